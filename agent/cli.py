@@ -1,0 +1,68 @@
+"""The ``robocorrect`` command. Each subcommand lives in its own module with two functions,
+``configure(parser)`` and ``run(args) -> int``; modules are imported lazily and keep heavy imports
+(torch, pybullet, faiss) inside ``run`` so ``robocorrect --help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("agent.demo", "run a scripted teaching session headless, end to end, and save what the camera saw"),
+    "sim": ("agent.repl", "interactive teaching session in the simulator (type tasks and corrections)"),
+    "plan": ("agent.evaluate", "answer task-to-plan cases (JSON Lines) with a policy"),
+    "ground": ("agent.evaluate", "answer grounding cases (JSON Lines, shared/spec/corrections.md) with a policy"),
+    "train": ("agent.train", "generate the corpus and train the embedded grounding policy"),
+    "episodes": ("memory.episodes_cli", "list, show and export logged episodes"),
+    "kb": ("memory.kb_cli", "list, show, search, forget, export and import knowledge"),
+}
+BENCHES: dict[str, tuple[str, str]] = {
+    "skills": ("skills.bench", "default pick-and-place on random scenes: success rate and real-time factor"),
+    "memory": ("memory.bench", "knowledge-base retrieval latency and recall at scale"),
+    "teach": ("sim.teach_bench", "simulated user teaches over rounds, memory on and off"),
+}
+
+
+def _add(sub: argparse._SubParsersAction, name: str, module: str, help_: str) -> None:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        return  # that part of robocorrect is not installed
+    p = sub.add_parser(name, help=help_, description=help_)
+    configure = getattr(mod, f"configure_{name}", None) or mod.configure
+    configure(p)
+    p.set_defaults(_run=getattr(mod, f"run_{name}", None) or mod.run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robocorrect", description="Teach a robot arm by talking to it.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        _add(sub, name, module, help_)
+    bench = sub.add_parser("bench", help="benchmarks that print their figures", description="benchmarks that print their figures")
+    bsub = bench.add_subparsers(dest="bench", metavar="BENCH")
+    for name, (module, help_) in BENCHES.items():
+        _add(bsub, name, module, help_)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "_run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

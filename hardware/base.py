@@ -1,0 +1,117 @@
+"""The robot-facing interfaces that skills drive: a :class:`Robot` (an arm with a parallel gripper,
+commanded in Cartesian space one control tick at a time) and a :class:`World` (where named objects are).
+
+Implementations: the simulated Panda in ``sim/`` and vendor arms in ``hardware/`` (the vendor SDK is
+imported inside the implementation only). Skills never import an implementation; they receive one.
+
+Frames and units (``shared/spec/corrections.md``): robot base frame, x forward, y left, z up; metres,
+radians, seconds, newtons. The tool centre point (TCP) is between the fingertips; ``yaw`` is the
+gripper's rotation about z, 0 with the fingers closing along the base y axis.
+
+Control model: a skill calls :meth:`Robot.servo` with the next Cartesian set-point and then
+:meth:`Robot.tick`, which advances time by ``control_dt`` (simulated physics, or waiting on the real
+arm's control loop). Because every motion is a sequence of ticks, a skill can be stopped or re-aimed
+between any two ticks; this is what online corrections use.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+
+@dataclass
+class RobotState:
+    """Snapshot of the arm: TCP position (m), TCP yaw (rad), gripper opening (m), joint positions (rad), time (s)."""
+
+    tcp_position: tuple[float, float, float]
+    tcp_yaw: float
+    gripper_width: float
+    joints: tuple[float, ...] = ()
+    time_s: float = 0.0
+
+
+@dataclass
+class ServoCommand:
+    """What was actually sent to the arm on one tick (after clipping to the workspace and speed limits)."""
+
+    tcp_position: tuple[float, float, float]
+    tcp_yaw: float
+    joint_targets: tuple[float, ...] = ()
+    clipped: bool = False
+
+
+@dataclass
+class RobotConfig:
+    """Common settings of every robot; implementations subclass it for their own fields."""
+
+    control_hz: float = 60.0
+    nominal_speed: float = 0.25  # m/s of Cartesian speed at speed scale 1.0
+    max_speed: float = 0.8  # m/s hard cap, whatever the speed scale
+    workspace_min: tuple[float, float, float] = (0.2, -0.45, 0.0)
+    workspace_max: tuple[float, float, float] = (0.8, 0.45, 0.55)
+    gripper_max_width: float = 0.08
+    gripper_max_force: float = 100.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RobotError(RuntimeError):
+    """The robot refused or failed a command (not connected, out of workspace, driver error)."""
+
+
+class Robot(ABC):
+    """An arm with a parallel gripper, driven one control tick at a time."""
+
+    config: RobotConfig
+
+    @property
+    def control_dt(self) -> float:
+        """Seconds per control tick."""
+        return 1.0 / self.config.control_hz
+
+    @abstractmethod
+    def state(self) -> RobotState:
+        """Current state, read from the arm."""
+
+    @abstractmethod
+    def servo(self, position: Sequence[float], yaw: float) -> ServoCommand:
+        """Set the TCP set-point for the next tick (base frame, m / rad); returns what was actually sent."""
+
+    @abstractmethod
+    def set_gripper(self, width: float, force: float) -> None:
+        """Start moving the fingers to ``width`` (m) with at most ``force`` (N) of grip; progresses with ticks."""
+
+    @abstractmethod
+    def tick(self, n: int = 1) -> None:
+        """Advance ``n`` control ticks (``n * control_dt`` seconds)."""
+
+    @abstractmethod
+    def home(self) -> None:
+        """Move to the home configuration at once (simulation) or with a safe slow motion (real arm)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the connection to the arm or simulator."""
+
+
+class World(ABC):
+    """Where the named objects are: ground truth in simulation, perception on a real arm."""
+
+    @abstractmethod
+    def names(self) -> list[str]:
+        """Names of the objects present."""
+
+    @abstractmethod
+    def pose(self, name: str) -> tuple[tuple[float, float, float], float]:
+        """Centre position (m, base frame) and yaw (rad) of object ``name``."""
+
+    @abstractmethod
+    def dims(self, name: str) -> tuple[float, float, float]:
+        """Bounding-box extents (m) of object ``name`` along its own x, y, z."""
+
+    @abstractmethod
+    def kind(self, name: str) -> str:
+        """'block', 'bowl', 'tray', ..."""
+
+    def held(self) -> str | None:
+        """Name of the object between the fingers, if known."""
+        return None

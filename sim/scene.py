@@ -1,0 +1,240 @@
+"""A tabletop scene as plain data: objects, their physical properties, and hidden quirks.
+
+Frames and units follow ``shared/spec/corrections.md``: the robot base frame has x forward (away from
+the robot, across the table), y to the robot's left, z up; the table top is at z = 0. Lengths are
+metres, angles radians, masses kilograms.
+
+A :class:`Scene` is the single source of truth for building a simulation (``sim.world``), for the
+policy's view of the world (:meth:`Scene.to_contract`, the ``scene`` field of the evaluation files)
+and for the teaching benchmark, which reads the :class:`Quirk` list that the policy never sees.
+Scenes are JSON-serialisable and round-trip exactly (:meth:`Scene.save` / :meth:`Scene.load`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+KINDS = ("block", "bowl", "tray")
+CONTAINER_KINDS = ("bowl", "tray")
+COLORS: dict[str, tuple[float, float, float, float]] = {
+    "red": (0.85, 0.12, 0.12, 1.0),
+    "green": (0.15, 0.65, 0.2, 1.0),
+    "blue": (0.15, 0.3, 0.85, 1.0),
+    "yellow": (0.95, 0.85, 0.1, 1.0),
+    "orange": (0.95, 0.5, 0.1, 1.0),
+    "purple": (0.55, 0.2, 0.7, 1.0),
+    "pink": (0.95, 0.5, 0.7, 1.0),
+    "white": (0.92, 0.92, 0.92, 1.0),
+    "black": (0.1, 0.1, 0.1, 1.0),
+    "gray": (0.5, 0.5, 0.5, 1.0),
+}
+# Block edge lengths (m) by size word; the name carries the word unless it is the medium default.
+BLOCK_SIZES = {"small": 0.03, "medium": 0.04, "large": 0.05}
+BOWL_DIAMETER = 0.16
+BOWL_HEIGHT = 0.06
+TRAY_SIZE = 0.24
+TRAY_HEIGHT = 0.02
+# Workspace on the table that the Panda reaches comfortably (base frame, m).
+WORKSPACE_X = (0.35, 0.68)
+WORKSPACE_Y = (-0.3, 0.3)
+
+
+class SceneError(ValueError):
+    """A scene file or scene description that cannot be used; the message says why."""
+
+
+@dataclass
+class SceneObject:
+    """One rigid object on the table.
+
+    ``size`` is the block's edge length, the bowl's rim diameter or the tray's width (m).
+    ``position`` is the centre of the object's bounding box in the base frame (m); ``yaw`` its
+    rotation about z (rad). ``mass`` in kg; ``friction`` the lateral friction coefficient.
+    ``height`` is the bounding-box height (m).
+    """
+
+    name: str
+    kind: str
+    color: str
+    size: float
+    position: tuple[float, float, float]
+    yaw: float = 0.0
+    mass: float = 0.1
+    friction: float = 0.9
+    height: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SceneError(f"object {self.name!r}: unknown kind {self.kind!r}; known kinds: {', '.join(KINDS)}")
+        if self.color not in COLORS:
+            raise SceneError(f"object {self.name!r}: unknown colour {self.color!r}; known: {', '.join(COLORS)}")
+        if not (0.005 <= float(self.size) <= 0.4):
+            raise SceneError(f"object {self.name!r}: size {self.size} m outside [0.005, 0.4]")
+        if self.mass <= 0 or self.friction <= 0:
+            raise SceneError(f"object {self.name!r}: mass and friction must be positive")
+        self.position = tuple(float(v) for v in self.position)  # type: ignore[assignment]
+        if len(self.position) != 3:
+            raise SceneError(f"object {self.name!r}: position needs 3 numbers, got {self.position}")
+        if not self.height:
+            self.height = {"block": self.size, "bowl": BOWL_HEIGHT, "tray": TRAY_HEIGHT}[self.kind]
+
+    @property
+    def is_container(self) -> bool:
+        return self.kind in CONTAINER_KINDS
+
+    def to_contract(self) -> dict[str, Any]:
+        """The policy's view: name, kind, colour, size and position only (no physics, no quirks)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "color": self.color,
+            "size": round(self.size, 4),
+            "position": [round(v, 4) for v in self.position],
+        }
+
+
+@dataclass
+class Quirk:
+    """A hidden property of a scene that makes default skill parameters fail in a realistic way.
+
+    kind:
+      - ``small_grasp``: ``object`` is small; a pick needs ``offset`` z at most ``params["max_dz"]`` (m, negative).
+      - ``slippery``: ``object`` slips unless pick ``force`` ≥ ``params["min_force"]`` N
+        (and, when given, pick/place ``speed`` ≤ ``params["max_speed"]``).
+      - ``heavy``: like ``slippery`` but through mass.
+      - ``tall_neighbor``: a tall object stands near ``object``; the pick needs ``height`` ≥ ``params["min_height"]`` m.
+      - ``offcenter_drop``: placing into container ``object`` works only with a place ``offset`` near
+        ``params["offset"]`` ([dx, dy] m, within ``params["tol"]``).
+      - ``placement_pref``: the user wants things placed in ``object`` at ``params["offset"]`` ([dx, dy] m,
+        within ``params["tol"]``); physically any drop works, but the user corrects until it is there.
+
+    The physical ones are also realised in the simulation (mass, friction, geometry); the benchmark reads
+    ``params`` to know what the user will ask for. ``hidden`` quirks are never shown to the policy.
+    """
+
+    kind: str
+    object: str
+    params: dict[str, Any] = field(default_factory=dict)
+    hidden: bool = True
+
+
+@dataclass
+class Scene:
+    """Objects on the table plus hidden quirks; a seed records how it was drawn (None if hand-made)."""
+
+    objects: list[SceneObject]
+    quirks: list[Quirk] = field(default_factory=list)
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        names = [o.name for o in self.objects]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise SceneError(f"duplicate object names: {sorted(dup)}")
+        for q in self.quirks:
+            if q.object not in names:
+                raise SceneError(f"quirk {q.kind!r} names {q.object!r}, which is not in the scene; objects: {', '.join(names)}")
+
+    # --- lookups -------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return [o.name for o in self.objects]
+
+    def get(self, name: str) -> SceneObject:
+        """The object called ``name``; a clear :class:`SceneError` listing what exists otherwise."""
+        for o in self.objects:
+            if o.name == name:
+                return o
+        raise SceneError(f"there is no {name}; I see: {', '.join(self.names)}")
+
+    def quirks_for(self, name: str) -> list[Quirk]:
+        return [q for q in self.quirks if q.object == name]
+
+    # --- serialisation ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "objects": [asdict(o) for o in self.objects], "quirks": [asdict(q) for q in self.quirks]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Scene":
+        """Build from :meth:`to_dict` output or from a contract ``scene`` (objects with name, kind, colour, size, position)."""
+        if not isinstance(d, dict) or not isinstance(d.get("objects"), list):
+            raise SceneError("a scene needs an 'objects' list")
+        try:
+            objs = [SceneObject(**{**o, "position": tuple(o["position"])}) for o in d["objects"]]
+            quirks = [Quirk(**q) for q in d.get("quirks", [])]
+        except (TypeError, KeyError) as e:
+            raise SceneError(f"malformed scene object: {e}") from e
+        return cls(objects=objs, quirks=quirks, seed=d.get("seed"))
+
+    def to_contract(self) -> dict[str, Any]:
+        """The scene as the policy sees it (``shared/spec/corrections.md``): no physics, no quirks."""
+        return {"objects": [o.to_contract() for o in self.objects]}
+
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        tmp.replace(p)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Scene":
+        try:
+            d = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise SceneError(f"no scene file at {path}") from None
+        except json.JSONDecodeError as e:
+            raise SceneError(f"scene file {path} is not valid JSON: {e}") from None
+        return cls.from_dict(d)
+
+
+def object_name(color: str, kind: str, size_word: str = "medium") -> str:
+    """Canonical object names: 'red block', 'small blue block', 'large red block', 'green bowl', 'gray tray'."""
+    return f"{color} {kind}" if size_word == "medium" else f"{size_word} {color} {kind}"
+
+
+def _free_spot(rng: random.Random, placed: list[tuple[float, float, float]], radius: float, tries: int = 500) -> tuple[float, float]:
+    for _ in range(tries):
+        x = rng.uniform(WORKSPACE_X[0] + radius * 0.5, WORKSPACE_X[1] - radius * 0.5)
+        y = rng.uniform(WORKSPACE_Y[0] + radius * 0.5, WORKSPACE_Y[1] - radius * 0.5)
+        if all(math.hypot(x - px, y - py) > radius + pr + 0.03 for px, py, pr in placed):
+            return x, y
+    raise SceneError("could not place all objects without overlap; ask for fewer objects")
+
+
+def random_scene(
+    seed: int,
+    n_blocks: int = 2,
+    n_bowls: int = 2,
+    tray: bool = False,
+    sizes: tuple[str, ...] = ("medium",),
+    colors: tuple[str, ...] | None = None,
+) -> Scene:
+    """A seeded random, quirk-free tabletop: ``n_blocks`` blocks, ``n_bowls`` bowls, optionally a gray tray.
+
+    Colours of blocks are distinct among blocks, bowls among bowls; the same seed always gives the same scene.
+    """
+    rng = random.Random(seed)
+    palette = list(colors or ("red", "green", "blue", "yellow", "orange", "purple"))
+    if n_blocks > len(palette) or n_bowls > len(palette):
+        raise SceneError(f"at most {len(palette)} blocks and {len(palette)} bowls with distinct colours")
+    placed: list[tuple[float, float, float]] = []
+    objects: list[SceneObject] = []
+    if tray:
+        x, y = _free_spot(rng, placed, TRAY_SIZE / 2)
+        placed.append((x, y, TRAY_SIZE / 2))
+        objects.append(SceneObject("gray tray", "tray", "gray", TRAY_SIZE, (x, y, TRAY_HEIGHT / 2), mass=0.5))
+    for c in rng.sample(palette, n_bowls):
+        x, y = _free_spot(rng, placed, BOWL_DIAMETER / 2)
+        placed.append((x, y, BOWL_DIAMETER / 2))
+        objects.append(SceneObject(object_name(c, "bowl"), "bowl", c, BOWL_DIAMETER, (x, y, BOWL_HEIGHT / 2), mass=0.3))
+    for c in rng.sample(palette, n_blocks):
+        sw = rng.choice(sizes)
+        s = BLOCK_SIZES[sw]
+        x, y = _free_spot(rng, placed, s * 0.75)
+        placed.append((x, y, s * 0.75))
+        objects.append(SceneObject(object_name(c, "block", sw), "block", c, s, (x, y, s / 2), yaw=rng.uniform(-0.6, 0.6)))
+    return Scene(objects=objects, seed=seed)
