@@ -114,6 +114,10 @@ class Quirk:
 
     The physical ones are also realised in the simulation (mass, friction, geometry); the benchmark reads
     ``params`` to know what the user will ask for. ``hidden`` quirks are never shown to the policy.
+    Create them with ``sim.quirks.add_quirk`` (it sets the physics and these params together); extra params it
+    records: ``small_grasp`` ``wall_height`` / ``top_width`` (the bevelled top's geometry, m),
+    ``tall_neighbor`` ``neighbor`` (name of the tall block it adds). ``sim.quirks.quirk_satisfied`` and
+    ``fixing_args`` read them.
     """
 
     kind: str

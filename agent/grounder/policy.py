@@ -1,0 +1,223 @@
+"""The embedded default policy: offline, CPU, a learned model over a frozen pretrained MiniLM.
+
+``ground``: safety words stop at once (before any model); colour / kind words missing from the scene
+get a question; otherwise ONE encoder pass over the utterance feeds the trained heads (level, history
+op, per-axis offsets, yaw, speed, force, height, plan op, object pointers), numbers with units come
+from :mod:`agent.grounder.numbers`, history utterances are re-grounded (cached) so "more" / "too far"
+know what they refer to, and :mod:`agent.grounder.apply` writes the new plan, validated by
+``skills.schema``.
+
+``plan``: the same network in planning mode: task type (move / all-to / sort / pick-only), object and
+target pointers, per-object set membership for "all red blocks"; knowledge is applied afterwards
+(``agent.knowledge.apply_knowledge``, when installed).
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+
+from agent.policy import Grounding, Policy, PolicyError
+from skills.schema import SkillArgError, diff_plans, validate_plan
+
+from .apply import Effect, Intent, apply_effect, apply_plan_op, pair_indices, resolve
+from .labels import CLASS_HEADS, SCALE_HEADS, SIGNED_HEADS
+from .model import MODES, Encoder, load_checkpoint, object_features
+from .numbers import is_safety_stop, parse_quantities
+from .scene_words import seen, unknown_reference
+
+MIN_POINTER_CONFIDENCE = 0.3  # below this the policy asks which object is meant
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
+
+
+def _objects(scene: Any) -> list[dict[str, Any]]:
+    if hasattr(scene, "to_contract"):
+        scene = scene.to_contract()
+    if not isinstance(scene, dict) or not isinstance(scene.get("objects"), list):
+        raise PolicyError("a scene is {'objects': [{'name', 'kind', 'color', 'size', 'position'}, ...]}")
+    return scene["objects"]
+
+
+class EmbeddedPolicy(Policy):
+    """The learned embedded policy. ``checkpoint``: folder with ``heads.pt`` + ``config.json``
+    (default ``agent/checkpoints/embedded``); ``threads``: torch CPU threads for inference."""
+
+    name = "embedded"
+
+    def __init__(self, checkpoint: Optional[str] = None, threads: int = 1, encoder: Optional[Encoder] = None) -> None:
+        torch.set_num_threads(max(1, int(threads)))
+        try:
+            self.net, self.meta = load_checkpoint(str(checkpoint or DEFAULT_CHECKPOINT))
+        except FileNotFoundError as e:
+            raise PolicyError(str(e)) from None
+        self.enc = encoder or Encoder.shared()
+        self._hist_cache: dict[tuple[str, int, int], Intent] = {}
+
+    # --- the model -------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _run(self, text: str, objs: list[dict[str, Any]], mode: int, hist: int,
+             plan: Optional[list[dict[str, Any]]] = None, cur_obj: Optional[str] = None, cur_tgt: Optional[str] = None) -> dict[str, torch.Tensor]:
+        tok, mask = self.enc.tokens([text], self.net.cfg.encoder_layers)
+        names = [o["name"] for o in objs]
+        vec = self.enc.names(names)[None]
+        feat = object_features(objs, plan, cur_obj, cur_tgt)[None]
+        om = torch.ones(1, len(names), dtype=torch.bool)
+        out = self.net(tok, mask, torch.tensor([mode]), torch.tensor([hist]), vec, feat, om)
+        return {k: v[0] for k, v in out.items() if not k.startswith("_")}
+
+    def _intent(self, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int, has_history: bool,
+                cache: bool = False) -> Intent:
+        skill = plan[step]["skill"] if 0 <= step < len(plan) else "other"
+        mode = MODES.get(skill, MODES["other"])
+        key = (utterance, int(has_history), mode)
+        if cache and key in self._hist_cache:
+            return self._hist_cache[key]
+        pk, pl = pair_indices(plan, step)
+        cur_o = plan[pk]["args"].get("object") if pk is not None else None
+        cur_t = plan[pl]["args"].get("target") if pl is not None else None
+        out = self._run(utterance, objs, mode, int(has_history), plan, cur_o, cur_t)
+
+        def cls(k: str) -> str:
+            return CLASS_HEADS[k][int(out[k].argmax())]
+
+        q = parse_quantities(utterance)
+        intent = Intent(level=cls("level"), hist=cls("hist"), hmag=cls("hmag"),
+                        signed={k: cls(k) for k in SIGNED_HEADS}, scale={k: cls(k) for k in SCALE_HEADS},
+                        plan_op=cls("plan_op"), lengths=[x.value for x in q if x.kind == "length"],
+                        angles=[x.value for x in q if x.kind == "angle"])
+        if intent.level == "plan":
+            if intent.plan_op == "none":
+                intent.plan_op = CLASS_HEADS["plan_op"][1 + int(out["plan_op"][1:].argmax())]
+            names = [o["name"] for o in objs]
+            blocks = torch.tensor([o.get("kind") == "block" for o in objs])
+            po = out["g_obj"].masked_fill(~blocks, -1e4).softmax(-1)
+            pt = out["g_tgt"].softmax(-1)
+            if intent.plan_op in ("retarget_object", "append"):
+                intent.obj = names[int(po.argmax())]
+                intent.confidence = float(po.max())
+            if intent.plan_op in ("retarget_target", "append"):
+                if intent.obj is not None:
+                    pt = pt.masked_fill(torch.tensor([n == intent.obj for n in names]), 0.0)
+                intent.tgt = names[int(pt.argmax())]
+                intent.confidence = min(intent.confidence, float(pt.max()))
+        if cache:
+            if len(self._hist_cache) > 4096:
+                self._hist_cache.clear()
+            self._hist_cache[key] = intent
+        return intent
+
+    def _history_effects(self, objs: list[dict[str, Any]], plan: list[dict[str, Any]], history: Sequence[dict[str, Any]]) -> list[Optional[Effect]]:
+        effects: list[Optional[Effect]] = []
+        for i, h in enumerate(history):
+            u = str(h.get("utterance", ""))
+            st = int(h.get("step", 0))
+            if not u or is_safety_stop(u):
+                effects.append(None)
+                continue
+            it = self._intent(u, objs, plan, min(max(st, 0), len(plan) - 1), i > 0, cache=True)
+            effects.append(resolve(copy.deepcopy(it), effects) if it.level == "skill" else None)
+        return effects
+
+    # --- Policy --------------------------------------------------------------------------------------
+    def ground(self, scene: dict[str, Any], task: str, plan: list[dict[str, Any]], step: int,
+               history: Sequence[dict[str, Any]], knowledge: Sequence[dict[str, Any]], utterance: str) -> Grounding:
+        objs = _objects(scene)
+        try:
+            before = validate_plan(plan, scene, fill_defaults=False)
+        except SkillArgError as e:
+            raise PolicyError(f"the current plan is invalid: {e}") from None
+        if not before:
+            raise PolicyError("the current plan is empty; there is nothing to correct")
+        if not isinstance(step, int) or not 0 <= step < len(before):
+            raise PolicyError(f"step {step!r} is not a step of the plan (0..{len(before) - 1})")
+        keep = copy.deepcopy(plan)
+        if is_safety_stop(utterance):
+            return Grounding("stop", keep, parsed={"safety": True})
+        question = unknown_reference(utterance, objs)
+        if question:
+            return Grounding("none", keep, question=question, parsed={"unknown_reference": True})
+        intent = self._intent(utterance, objs, plan, step, bool(history))
+        parsed = intent.to_dict()
+        if intent.level in ("stop", "none"):
+            return Grounding(intent.level, keep, parsed=parsed)
+        if intent.level == "unclear":
+            return Grounding("none", keep, question=f"I did not understand {utterance!r}; say for example 'a bit more to the left'",
+                             parsed=parsed)
+        if intent.level == "plan":
+            if intent.confidence < MIN_POINTER_CONFIDENCE:
+                return Grounding("none", keep, question=f"which one do you mean? I see: {seen(objs)}", parsed=parsed)
+            new = apply_plan_op(plan, step, intent)
+            level = "plan"
+        else:
+            effect = resolve(intent, self._history_effects(objs, plan, history) if intent.hist != "new" else [])
+            if effect is None or effect.empty:
+                what = "more of what" if intent.hist != "new" else "what should change"
+                return Grounding("none", keep, question=f"{what}? I could not tell from {utterance!r}", parsed=parsed)
+            parsed["effect"] = {"offset": effect.offset, "yaw": effect.yaw, "ratios": effect.ratios}
+            new = apply_effect(plan, step, effect)
+            level = "skill"
+        try:
+            new = validate_plan(new, scene, fill_defaults=False)
+        except SkillArgError as e:
+            return Grounding("none", keep, question=f"I cannot do that: {e}", parsed=parsed)
+        changes = diff_plans(before, new)
+        if not changes:
+            return Grounding("none", keep, question=f"that changes nothing; I see: {seen(objs)}", parsed=parsed)
+        return Grounding(level, new, changes=changes, parsed=parsed)
+
+    def plan(self, scene: dict[str, Any], task: str, knowledge: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+        objs = _objects(scene)
+        if not objs:
+            raise PolicyError("the scene is empty; there is nothing to plan with")
+        q = unknown_reference(task, objs)
+        if q:
+            raise PolicyError(q)
+        out = self._run(task, objs, MODES["plan"], 0)
+        kind = CLASS_HEADS["task"][int(out["task"].argmax())]
+        names = [o["name"] for o in objs]
+        is_block = torch.tensor([o.get("kind") == "block" for o in objs])
+        is_cont = torch.tensor([o.get("kind") in ("bowl", "tray") for o in objs])
+        blocks = [o for o in objs if o.get("kind") == "block"]
+        if not blocks:
+            raise PolicyError(f"there is no block to pick up; I see: {seen(objs)}")
+
+        def call(skill: str, **kw: Any) -> dict[str, Any]:
+            return {"skill": skill, "args": kw}
+
+        steps: list[dict[str, Any]] = []
+        if kind in ("move", "pick_only"):
+            o = names[int(out["p_obj"].masked_fill(~is_block, -1e4).argmax())]
+            steps.append(call("pick", object=o))
+            if kind == "move":
+                mask = torch.tensor([n != o for n in names])
+                steps.append(call("place", target=names[int(out["p_tgt"].masked_fill(~mask, -1e4).argmax())]))
+        elif kind == "all_to":
+            if not bool(is_cont.any()):
+                raise PolicyError(f"there is no bowl or tray to put them in; I see: {seen(objs)}")
+            t = names[int(out["p_tgt"].masked_fill(~is_cont, -1e4).argmax())]
+            members = [n for n, o, s in zip(names, objs, out["set"]) if o.get("kind") == "block" and float(s) > 0]
+            if not members:
+                raise PolicyError(f"no block matches {task!r}; I see: {seen(objs)}")
+            for m in members:
+                steps += [call("pick", object=m), call("place", target=t)]
+        else:  # sort: each block into the bowl of its colour
+            bowls = {o["color"]: o["name"] for o in objs if o.get("kind") == "bowl"}
+            for b in blocks:
+                if b.get("color") in bowls:
+                    steps += [call("pick", object=b["name"]), call("place", target=bowls[b["color"]])]
+            if not steps:
+                raise PolicyError(f"no block has a bowl of its colour; I see: {seen(objs)}")
+        try:
+            plan = validate_plan(steps, scene)
+        except SkillArgError as e:
+            raise PolicyError(f"could not make a valid plan for {task!r}: {e}") from None
+        if knowledge:
+            try:
+                from agent.knowledge import apply_knowledge
+            except ImportError:
+                return plan
+            plan, _notes = apply_knowledge(plan, scene, knowledge)
+            plan = validate_plan(plan, scene)
+        return plan

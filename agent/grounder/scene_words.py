@@ -1,0 +1,52 @@
+"""Checks an utterance's colour / kind words against the scene, for the clarification path.
+
+"no, the purple block" when there is no purple block cannot be grounded: the policy answers
+``Grounding(level="none", question="there is no purple block; I see: red block, ...")`` instead of
+guessing. Only literal colour and object-kind words are checked here; which object a reference
+means ("the big one", "the yellow one") is the learned pointer's job.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from sim.scene import COLORS
+
+from .numbers import tokens
+
+COLOR_WORDS = {c: c for c in COLORS} | {"grey": "gray"}
+KIND_WORDS = {"block": "block", "blocks": "block", "cube": "block", "cubes": "block", "bowl": "bowl", "bowls": "bowl",
+              "tray": "tray", "trays": "tray"}
+UNKNOWN_KINDS = {"ball", "balls", "cup", "cups", "plate", "plates", "cylinder", "sphere", "bottle", "mug", "pyramid",
+                 "basket", "jar", "box", "boxes", "can", "cone", "bin", "bucket", "spoon", "toy"}
+SKIP = {"small", "little", "tiny", "large", "big", "bigger", "larger", "smaller", "medium", "one", "ones", "colored", "coloured"}
+
+
+def seen(objs: Sequence[dict[str, Any]]) -> str:
+    return ", ".join(o["name"] for o in objs)
+
+
+def unknown_reference(text: str, objs: Sequence[dict[str, Any]]) -> Optional[str]:
+    """A question when ``text`` names a colour, kind or colour+kind that the scene lacks; else None."""
+    toks = tokens(text)
+    for i, t in enumerate(toks):
+        if t in UNKNOWN_KINDS and t != "can":
+            return f"there is no {t}; I see: {seen(objs)}"
+        if t in KIND_WORDS and not any(o.get("kind") == KIND_WORDS[t] for o in objs):
+            return f"there is no {KIND_WORDS[t]}; I see: {seen(objs)}"
+        if t not in COLOR_WORDS:
+            continue
+        c = COLOR_WORDS[t]
+        kind = None
+        for u in toks[i + 1:i + 4]:
+            if u in KIND_WORDS:
+                kind = KIND_WORDS[u]
+                break
+            if u in UNKNOWN_KINDS and u != "can":
+                return f"there is no {c} {u}; I see: {seen(objs)}"
+            if u not in SKIP:
+                break
+        if kind and not any(o.get("color") == c and o.get("kind") == kind for o in objs):
+            return f"there is no {c} {kind}; I see: {seen(objs)}"
+        if not any(o.get("color") == c for o in objs):
+            return f"there is no {c} {kind or 'object'}; I see: {seen(objs)}"
+    return None

