@@ -37,7 +37,7 @@ from typing import Any, Callable, Optional, Sequence
 from agent.channel import Channel, PollContext
 from agent.policy import Grounding, Policy, PolicyError
 from skills.base import Outcome, SkillControl
-from skills.schema import NAMED_SPOTS, SkillArgError, diff_plans, validate_plan
+from skills.schema import NAMED_SPOTS, SkillArgError, diff_plans, validate_call, validate_plan
 
 # --- session words (handled before any model runs) ----------------------------------------------
 _STOP = re.compile(r"^(stop|halt|freeze|wait|hold on|hold it|whoa|emergency stop|stop stop)( (it|now|right now|there|moving|please))*$")
@@ -719,6 +719,8 @@ class TeachingSession:
             return self._record(self._result(text, "correction", g.level, ref, before, "ask", during, t0=t0,
                                              question=f"that would make an unsafe plan ({e}); nothing changed",
                                              parsed=g.parsed))
+        if g.level == "plan":
+            new = self._retune_retargeted(new, contract)
         if new == self.plan:
             self.history.append({"utterance": text, "step": ref})
             r = self._result(text, "correction", g.level, ref, before, "none", during, t0=t0, parsed=g.parsed)
@@ -731,6 +733,29 @@ class TeachingSession:
         action = self._apply_new_plan(new, ref, during)
         return self._record(self._result(text, "correction", g.level, ref, before, action, during, t0=t0,
                                          parsed=g.parsed))
+
+    def _retune_retargeted(self, new: list[dict[str, Any]], contract: dict[str, Any]) -> list[dict[str, Any]]:
+        """Steps whose object or target a correction changed ("no, the blue one") drop the tuning that was
+        meant for the old object and take the skill's defaults plus the knowledge that matches the new one;
+        otherwise a quirk learned for the red block would ride along onto the blue one and be learned again."""
+        changed = [i for i, (a, b) in enumerate(zip(self.plan, new)) if a["skill"] == b["skill"] and _key(a) != _key(b)]
+        if not changed:
+            return new
+        new = copy.deepcopy(new)
+        for i in changed:
+            keep = {k: v for k, v in new[i]["args"].items() if k in ("object", "target")}
+            new[i] = validate_call({"skill": new[i]["skill"], "args": keep}, contract)
+        if self.kb is not None:
+            seen = {e.get("id") for e in self.knowledge}
+            self.knowledge += [e for e in self._retrieve(contract, new) if e.get("id") not in seen]
+        tuned, notes, applied = self._apply_knowledge(new, contract, self.knowledge)
+        by_id = {e.get("id"): e for e in self.knowledge}
+        for i in changed:
+            new[i] = tuned[i]
+            ids = applied.get(i, [])
+            if ids:
+                self._knowledge_by_key[_key(new[i])] = [by_id[k] for k in ids if k in by_id]
+        return new
 
     def _undo_last(self, text: str, ref: int, before: list[dict[str, Any]], during: bool, t0: float) -> CorrectionResult:
         if not self._undo:

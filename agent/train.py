@@ -24,6 +24,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--arch", choices=("top", "mlp"), default=None,
                    help="top: fine-tune MiniLM's last layer; mlp: a token-wise MLP over frozen states (default: the shipped choice)")
+    p.add_argument("--token-dropout", type=float, default=None, help="fraction of token states dropped from pooling in training")
+    p.add_argument("--label-smoothing", type=float, default=None, help="label smoothing of the class heads")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest on a shared 2-core CPU)")
     p.add_argument("--write-cases", metavar="FILE", help="write generated grounding cases (JSON Lines) and exit")
     p.add_argument("--write-plan-cases", metavar="FILE", help="write generated task-to-plan cases (JSON Lines) and exit")
@@ -62,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         cfg.n_plan = args.n_plan
     if args.epochs is not None:
         cfg.epochs = args.epochs
+    if args.token_dropout is not None:
+        cfg.token_dropout = args.token_dropout
+    if args.label_smoothing is not None:
+        cfg.label_smoothing = args.label_smoothing
     if args.arch is not None:
         cfg.top = args.arch == "top"
     if cfg.n_ground + cfg.n_plan < 1000:

@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entries", type=int, default=100_000, help="vectors in the index (default 100000)")
     parser.add_argument("--dim", type=int, default=384, help="vector dimension (default 384)")
     parser.add_argument("--index", choices=("auto", "flat", "hnsw", "ivf"), default="auto",
-                        help="index kind; auto = exact below 100k, HNSW above (default auto)")
+                        help="index kind; auto = exact below 100k, IVF above (default auto)")
     parser.add_argument("--queries", type=int, default=1000, help="single queries timed (default 1000)")
     parser.add_argument("--recall-queries", type=int, default=200, help="queries checked against exact search (default 200)")
     parser.add_argument("--k", type=int, default=5, help="neighbours per query for recall@k (default 5)")
@@ -44,6 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="FAISS OpenMP threads for building (default 2)")
     parser.add_argument("--query-threads", type=int, default=1, help="OpenMP threads while timing single queries (default 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--retrieve", type=int, default=0, metavar="N",
+                        help="also time KnowledgeBase.retrieve end to end (MiniLM query embedding, SQLite, condition "
+                             "filter) on a temporary knowledge base of N synthetic entries (default 0: skip)")
     parser.add_argument("--json", action="store_true", help="print only the JSON line (progress still goes to stderr)")
 
 
@@ -134,7 +137,7 @@ def run_bench(a: argparse.Namespace, log=lambda s: print(s, file=sys.stderr, flu
     log(f"exact top-{k} for {len(rq)} queries: {exact_ms:.1f} ms/query (brute force, numpy)")
 
     cfg = IndexConfig(kind=a.index, hnsw_m=a.hnsw_m, ef_construction=a.ef_construction,
-                      ivf_nlist=a.nlist, ivf_niter=a.ivf_niter, large_kind="hnsw")
+                      ivf_nlist=a.nlist, ivf_niter=a.ivf_niter)
     index = VectorIndex(dim, cfg)
     kind = cfg.choose(n)
     log(f"building {kind} index over {n} vectors with {a.threads} threads ...")
@@ -148,7 +151,7 @@ def run_bench(a: argparse.Namespace, log=lambda s: print(s, file=sys.stderr, flu
         ladder = [a.ef_search] if a.ef_search else [32, 48, 64, 96, 128, 192, 256, 384]
         knob = "ef_search"
     elif kind == "ivf":
-        ladder = [a.nprobe] if a.nprobe else [4, 8, 16, 24, 32, 48, 64, 96, 128]
+        ladder = [a.nprobe] if a.nprobe else [4, 8, 16, 24, 32, 48, 64, 96, 128, 256]
         knob = "nprobe"
     else:
         ladder, knob = [0], None
@@ -218,15 +221,72 @@ def run_bench(a: argparse.Namespace, log=lambda s: print(s, file=sys.stderr, flu
     return result
 
 
+def bench_retrieve(n: int, calls: int = 50, seed: int = 0, log=lambda s: print(s, file=sys.stderr, flush=True)) -> dict[str, Any]:
+    """End-to-end ``KnowledgeBase.retrieve`` latency on ``n`` synthetic entries (real MiniLM, temp directory)."""
+    import random
+    import tempfile
+
+    from memory.kb import Entry, KnowledgeBase
+
+    rng = random.Random(seed)
+    colors = ["red", "green", "blue", "yellow", "orange", "purple", "pink", "white", "black", "gray"]
+    sizes = ["small", "medium", "large"]
+    entries = []
+    for i in range(n):
+        c, sz = rng.choice(colors), rng.choice(sizes)
+        if i % 2:
+            cond = {"skill": "pick", "object_kind": "block", "object_color": c}
+            eff = {"skill": "pick", "changes": [{"arg": "force", "op": "scale", "value": round(rng.uniform(1.1, 2.0), 2)}]}
+            text = f"the {c} block #{i}: pick with force x{eff['changes'][0]['value']} (firmer grip)"
+        else:
+            cond = {"skill": "place", "target_kind": "bowl", "target_color": c}
+            dy = round(rng.uniform(-0.04, 0.04), 3)
+            eff = {"skill": "place", "changes": [{"arg": "offset", "op": "add", "value": [0.0, dy, 0.0]}]}
+            text = f"the {c} bowl #{i}: place with offset y {100 * dy:+.1f} cm ({'left' if dy > 0 else 'right'}) [{sz}]"
+        entries.append(Entry(text=text, scope="skill", effect=eff, conditions=cond, sources=[f"syn{i}"]))
+    with tempfile.TemporaryDirectory() as d:
+        kb = KnowledgeBase(d)
+        t0 = time.perf_counter()
+        tv = kb.embedder.embed([e.text for e in entries])
+        with kb._write() as con:  # bulk load: one transaction, no merging (synthetic entries are distinct)
+            kb._check_space(con, "text_space", kb.embedder.name, tv.shape[1], True)
+            for e, v in zip(entries, tv):
+                kb._insert(con, e, v, None)
+            kb._bump(con)
+        load_s = time.perf_counter() - t0
+        kb.rebuild_indexes("bench")
+        log(f"knowledge base of {n} entries embedded and stored in {load_s:.1f} s")
+        scene = {"objects": [{"name": "red block", "kind": "block", "color": "red", "size": 0.04, "position": [0.5, 0.1, 0.02]},
+                             {"name": "green bowl", "kind": "bowl", "color": "green", "size": 0.16, "position": [0.6, -0.1, 0.03]}]}
+        plan = [{"skill": "pick", "args": {"object": "red block"}}, {"skill": "place", "args": {"target": "green bowl"}}]
+        kb.retrieve("put the red block in the green bowl", scene, plan)  # warm-up
+        lat, got = [], 0
+        for i in range(calls):
+            t = time.perf_counter()
+            r = kb.retrieve(f"put the red block in the green bowl ({i})", scene, plan, k=8)
+            lat.append((time.perf_counter() - t) * 1000)
+            got = len(r)
+        kb.close()
+    a = np.array(lat)
+    return {"entries": n, "p50_ms": round(float(np.percentile(a, 50)), 2), "p95_ms": round(float(np.percentile(a, 95)), 2),
+            "returned": got, "load_s": round(load_s, 2)}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.entries < max(10, args.k):
         print(f"error: --entries must be at least {max(10, args.k)}", file=sys.stderr)
         return 2
     res = run_bench(args)
+    if args.retrieve > 0:
+        res["retrieve"] = bench_retrieve(args.retrieve, seed=args.seed)
     if not args.json:
         print(f"{res['index']} index, {res['entries']:,} x {res['dim']}: p50 {res['query_p50_ms']} ms, "
               f"p95 {res['query_p95_ms']} ms, recall@{res['k']} {res['recall_at_k']}, build {res['build_s']} s "
               f"({res['insert_rate_build_per_s']:,.0f}/s), single adds {res['insert_rate_single_per_s']:,.0f}/s, "
               f"RSS {res['rss_mb']} MB (peak {res['peak_rss_mb']} MB)")
+        if "retrieve" in res:
+            r = res["retrieve"]
+            print(f"KnowledgeBase.retrieve over {r['entries']:,} entries (MiniLM query, SQLite, conditions): "
+                  f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms")
     print(json.dumps(res))
     return 0

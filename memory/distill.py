@@ -24,7 +24,7 @@ import re
 import time
 from typing import Any, Optional, Sequence
 
-from agent.knowledge import describe_change, object_props, scene_objects, size_word
+from agent.knowledge import describe_change, object_props, scene_objects
 from skills.schema import SKILLS
 
 # Changes smaller than these are noise, not knowledge (the contract's "stays as it was" tolerances).
@@ -204,9 +204,7 @@ def distill_episode(episode: dict[str, Any], now: Optional[float] = None) -> lis
             scope = "preference" if role == "target" else "skill"
             if role != "object" and basis == "color":
                 basis = role  # 'target' or 'held'
-            if role == "target":
-                subject = f"{subject}"
-            elif role == "held":
+            if role == "held":
                 subject = f"carrying {subject}"
             conditions = {"skill": skill, **cond}
             entries.append(Entry(

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from abc import ABC, abstractmethod
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -44,8 +44,10 @@ class MiniLMEmbedder(Embedder):
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, model_path: Optional[str] = None, batch_size: int = 64, max_length: int = 128, threads: Optional[int] = None) -> None:
+    def __init__(self, model_path: Optional[str] = None, batch_size: int = 64, max_length: int = 128, threads: Optional[int] = None,
+                 small_batch: int = 8) -> None:
         self.model_path = model_path
+        self.small_batch = small_batch
         self.batch_size = batch_size
         self.max_length = max_length
         self.threads = threads
@@ -97,6 +99,18 @@ class MiniLMEmbedder(Embedder):
         self._load()
         import torch
 
+        out = []
+        prev = torch.get_num_threads()
+        small = len(texts) <= self.small_batch and prev > 1
+        if small:  # a few short queries: one thread is faster than paying for (contended) intra-op parallelism
+            torch.set_num_threads(1)
+        try:
+            return self._embed(texts, torch)
+        finally:
+            if small:
+                torch.set_num_threads(prev)
+
+    def _embed(self, texts: list[str], torch: Any) -> np.ndarray:
         out = []
         with torch.inference_mode():
             for s in range(0, len(texts), self.batch_size):

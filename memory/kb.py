@@ -32,7 +32,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from agent.knowledge import KNOWN_CONDITIONS, matches_scene, matching_steps, object_props, scene_objects
+from agent.knowledge import KNOWN_CONDITIONS, conditions_match, matches_scene, matching_steps, scene_objects, step_roles
 from memory.index import IndexConfig, IndexCorrupt, IndexStale, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,8 @@ class Entry:
     stats: dict[str, int] = field(default_factory=lambda: {"applied": 0, "confirmed": 0, "contradicted": 0, "merged": 0})
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {"id": d.pop("id"), **d}
+        return {"id": self.id, **json.loads(json.dumps({k: getattr(self, k) for k in (
+            "text", "scope", "effect", "conditions", "confidence", "sources", "created", "updated", "basis", "subject", "stats")}))}
 
     def key(self) -> str:
         """Merge key: the conditions (with the effect's skill), canonical JSON."""
@@ -187,6 +187,7 @@ CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     cond_key TEXT NOT NULL,
     skill TEXT,
+    c_color TEXT,
     text TEXT NOT NULL,
     confidence REAL NOT NULL,
     created REAL NOT NULL,
@@ -197,6 +198,7 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_cond ON entries(cond_key);
 CREATE INDEX IF NOT EXISTS entries_skill ON entries(skill, confidence);
+CREATE INDEX IF NOT EXISTS entries_color ON entries(skill, c_color);
 CREATE TABLE IF NOT EXISTS episodes (id TEXT PRIMARY KEY, ingested REAL NOT NULL, report TEXT NOT NULL);
 """
 
@@ -232,8 +234,13 @@ class KnowledgeBase:
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=NORMAL")
             with self._write():
-                for stmt in SCHEMA.split(";"):
-                    if stmt.strip():
+                stmts = [st for st in SCHEMA.split(";") if st.strip()]
+                for stmt in stmts:
+                    if "CREATE TABLE" in stmt:
+                        self._con.execute(stmt)
+                self._migrate(self._con)
+                for stmt in stmts:
+                    if "CREATE INDEX" in stmt:
                         self._con.execute(stmt)
                 self._con.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
                 self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -241,6 +248,15 @@ class KnowledgeBase:
             raise KBError(f"{self.db_path} is not a usable knowledge base: {e}") from None
 
     # --- plumbing ------------------------------------------------------------------------------------
+    @staticmethod
+    def _migrate(con: sqlite3.Connection) -> None:
+        """Bring a knowledge base written by an earlier version up to this schema (adds and fills columns)."""
+        cols = {r[1] for r in con.execute("PRAGMA table_info(entries)")}
+        if "c_color" not in cols:
+            con.execute("ALTER TABLE entries ADD COLUMN c_color TEXT")
+            for i, data in con.execute("SELECT id, data FROM entries").fetchall():
+                con.execute("UPDATE entries SET c_color = ? WHERE id = ?", (_color_condition(json.loads(data).get("conditions") or {}), i))
+
     def _sweep_temp_files(self) -> None:
         """Delete ``.NAME.PID.tmp`` files left by index writers that died before ``os.replace``."""
         for p in self.path.glob(".*.tmp"):
@@ -362,8 +378,8 @@ class KnowledgeBase:
         data = e.to_dict()
         data.pop("id")
         cur = con.execute(
-            "INSERT INTO entries (cond_key, skill, text, confidence, created, updated, data, text_vec, visual_vec) VALUES (?,?,?,?,?,?,?,?,?)",
-            (e.key(), e.effect.get("skill"), e.text, e.confidence, e.created, e.updated, json.dumps(data),
+            "INSERT INTO entries (cond_key, skill, c_color, text, confidence, created, updated, data, text_vec, visual_vec) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.key(), e.effect.get("skill"), _color_condition(e.conditions), e.text, e.confidence, e.created, e.updated, json.dumps(data),
              np.asarray(tvec, np.float32).tobytes(), None if vvec is None else np.asarray(vvec, np.float32).tobytes()))
         e.id = int(cur.lastrowid)
         return e.id
@@ -371,8 +387,8 @@ class KnowledgeBase:
     def _store(self, con: sqlite3.Connection, e: Entry, tvec: Optional[np.ndarray] = None, vvec: Optional[np.ndarray] = None) -> None:
         data = e.to_dict()
         data.pop("id")
-        con.execute("UPDATE entries SET cond_key=?, skill=?, text=?, confidence=?, updated=?, data=? WHERE id=?",
-                    (e.key(), e.effect.get("skill"), e.text, e.confidence, e.updated, json.dumps(data), e.id))
+        con.execute("UPDATE entries SET cond_key=?, skill=?, c_color=?, text=?, confidence=?, updated=?, data=? WHERE id=?",
+                    (e.key(), e.effect.get("skill"), _color_condition(e.conditions), e.text, e.confidence, e.updated, json.dumps(data), e.id))
         if tvec is not None:
             con.execute("UPDATE entries SET text_vec=? WHERE id=?", (np.asarray(tvec, np.float32).tobytes(), e.id))
         if vvec is not None:
@@ -642,13 +658,17 @@ class KnowledgeBase:
 
     def retrieve(self, task: str, scene: Any, plan: Optional[Sequence[dict[str, Any]]] = None, step: Optional[int] = None,
                  images: Optional[dict[str, np.ndarray]] = None, k: int = 8, min_confidence: float = 0.05,
-                 candidates: int = 64) -> list[dict[str, Any]]:
+                 candidates: int = 64, structured_limit: int = 1000) -> list[dict[str, Any]]:
         """Knowledge for this task, scene and plan: entries whose conditions match some step of the plan (or only
         step ``step``), or — before there is a plan — objects in the scene; ranked by similarity × confidence.
 
         Similarity = cosine of the entry text with the task and step descriptions (MiniLM), blended with the
         appearance similarity when ``images`` (object name -> RGB crop) has the entry's object. Each returned dict is
         ``Entry.to_dict()`` plus ``score``, ``similarity`` and ``steps`` (matched step indices; [] without a plan).
+
+        Candidates: the ``candidates`` nearest entries to each query text (and object crop) from the FAISS indexes,
+        plus up to ``structured_limit`` most confident entries for the plan's skills whose colour condition is a
+        colour in the scene (SQL); then the conditions filter them exactly.
         """
         objects = scene_objects(scene)
         plan = list(plan) if plan is not None else None
@@ -679,12 +699,17 @@ class KnowledgeBase:
                 _, vids = vix.search(np.stack(list(img_vecs.values())), candidates)
                 cand.update(int(i) for i in vids.ravel() if i >= 0)
             with self._read() as con:
-                skills = {plan[i].get("skill") for i in steps} if plan is not None else None  # type: ignore[index]
+                # structured candidates: entries for these skills whose colour condition (if any) is a colour in view
+                skills = sorted({plan[i].get("skill") for i in steps}) if plan is not None else None  # type: ignore[index]
+                colors = sorted({o.get("color") for o in objects if o.get("color")})
+                q = "SELECT id FROM entries WHERE confidence >= ?"
+                params: list[Any] = [min_confidence]
                 if skills:
-                    q = f"SELECT id FROM entries WHERE skill IN ({','.join('?' * len(skills))}) AND confidence >= ? ORDER BY confidence DESC LIMIT 5000"
-                    cand.update(r[0] for r in con.execute(q, [*skills, min_confidence]))
-                else:
-                    cand.update(r[0] for r in con.execute("SELECT id FROM entries WHERE confidence >= ? ORDER BY confidence DESC LIMIT 5000", (min_confidence,)))
+                    q += f" AND skill IN ({','.join('?' * len(skills))})"
+                    params += skills
+                q += f" AND (c_color IS NULL OR c_color IN ({','.join('?' * len(colors))}))" if colors else " AND c_color IS NULL"
+                params += colors
+                cand.update(r[0] for r in con.execute(q + " ORDER BY confidence DESC LIMIT ?", [*params, structured_limit]))
                 rows = []
                 cl = sorted(cand)
                 for s in range(0, len(cl), 500):
@@ -692,25 +717,29 @@ class KnowledgeBase:
                     rows += con.execute(f"SELECT id, data FROM entries WHERE id IN ({','.join('?' * len(ch))})", ch).fetchall()
                 vecs = self._vectors(con, [r[0] for r in rows])
         out = []
+        contract = {"objects": objects}
+        step_info = [(i, plan[i].get("skill", ""), step_roles(plan, i, objects)) for i in steps] if plan is not None else []
         for row in rows:
-            e = self._row_to_entry(row)
-            if e.confidence < min_confidence:
+            d = {"id": int(row[0]), **json.loads(row[1])}  # fresh dict: no copying needed
+            if float(d.get("confidence", 0.0)) < min_confidence:
                 continue
-            d = e.to_dict()
+            cond = d.get("conditions") or {}
+            eff_skill = (d.get("effect") or {}).get("skill")
             if plan is not None:
-                matched = [i for i in matching_steps(d, plan, {"objects": objects}, task) if i in steps]
+                matched = [i for i, sk, roles in step_info
+                           if (not eff_skill or sk == eff_skill) and conditions_match(cond, sk, roles, task)]
                 if not matched:
                     continue
             else:
-                if not matches_scene(d, {"objects": objects}):
+                if not matches_scene(d, contract):
                     continue
                 matched = []
-            tv, vv = vecs.get(e.id, (None, None))
+            tv, vv = vecs.get(d["id"], (None, None))
             sim = float(np.max(qv @ tv)) if tv is not None and len(tv) == qv.shape[1] else 0.0
-            vis = _visual_similarity(e, vv, img_vecs, plan, matched, objects)
+            vis = _visual_similarity(cond, vv, img_vecs, plan, matched, objects)
             if vis is not None:
                 sim = 0.6 * sim + 0.4 * vis
-            score = (1.0 + sim) / 2.0 * e.confidence
+            score = (1.0 + sim) / 2.0 * float(d.get("confidence", 0.0))
             out.append({**d, "score": round(score, 4), "similarity": round(sim, 4), "steps": matched})
         out.sort(key=lambda d: (-d["score"], d["id"]))
         return out[:k]
@@ -923,13 +952,21 @@ def _entry_touches_step(u: Entry, episode: dict[str, Any], step: Any) -> bool:
     return step in matching_steps(u.to_dict(), plan, episode.get("scene") or {}, episode.get("task"))
 
 
-def _visual_similarity(e: Entry, vv: Optional[np.ndarray], img_vecs: dict[str, np.ndarray], plan: Optional[Sequence[dict[str, Any]]],
+def _color_condition(cond: dict[str, Any]) -> Optional[str]:
+    """The colour an entry requires of the object it acts on / places into / carries (for the SQL prefilter)."""
+    for role in ("object", "target", "held"):
+        if cond.get(f"{role}_color"):
+            return str(cond[f"{role}_color"])
+    return None
+
+
+def _visual_similarity(cond: dict[str, Any], vv: Optional[np.ndarray], img_vecs: dict[str, np.ndarray], plan: Optional[Sequence[dict[str, Any]]],
                        matched: list[int], objects: list[dict[str, Any]]) -> Optional[float]:
     """Cosine between the entry's appearance vector and the crop of the object it would act on, if both exist."""
     if vv is None or not img_vecs:
         return None
     names: list[str] = []
-    role = "target" if any(k.startswith("target_") for k in e.conditions) else "held" if any(k.startswith("held_") for k in e.conditions) else "object"
+    role = "target" if any(k.startswith("target_") for k in cond) else "held" if any(k.startswith("held_") for k in cond) else "object"
     if plan is not None:
         for i in matched:
             a = plan[i].get("args") or {}

@@ -133,7 +133,8 @@ class SimPanda(Robot):
             actual = self.tcp_pose()[0]
             self._bias = [min(max(b + self.bias_gain * (t - a), -self.bias_max), self.bias_max)
                           for b, t, a in zip(self._bias, pos, actual)]
-            iterations = 4 * self.ik_iterations  # holding still: afford a more exact solution
+            if math.dist(pos, actual) > 0.002:
+                iterations = 4 * self.ik_iterations  # holding still but off: afford a more exact solution
         else:
             self._bias = [0.95 * b for b in self._bias]  # the IK error changes along the way: forget slowly
         q = self._ik([v + b for v, b in zip(pos, self._bias)], yaw_w, iterations)

@@ -10,10 +10,11 @@ Physical realisations (all in the robot base frame, metres, newtons):
 - ``small_grasp``: the block's top is bevelled (a pyramid-like chamfer over its top ``BEVEL_H``);
   the default pick puts the fingertips 1.2 cm below the top, on the bevel, so the block squeezes out
   and is lost. ``params``: ``max_dz`` (pick ``offset`` z must be ≤ it), ``wall_height``, ``top_width``.
-- ``slippery``: very low friction; the grip holds only with pick ``force`` ≥ ``params["min_force"]``.
-- ``heavy``: large mass and moderate friction; same rule, ``params["min_force"]``.
-- ``tall_neighbor``: a tall block (``params["neighbor"]``) stands between the robot's start position and
-  ``object``; travelling at the default approach altitude knocks it over; the pick needs
+- ``slippery``: low friction (0.25, 0.6 kg); the grip holds (through lift and carry) only with pick
+  ``force`` ≥ ``params["min_force"]`` (32 N; the default 20 N loses it at the lift or on the way).
+- ``heavy``: 1.5 kg at friction 0.5; same rule, ``params["min_force"]`` (35 N).
+- ``tall_neighbor``: a 22 cm tall block (``params["neighbor"]``) stands 7.5 cm from ``object``, between it and
+  the robot's start (home) position; travelling at the default approach altitude knocks it over; the pick needs
   ``height`` ≥ ``params["min_height"]``. The block's yaw is set so the gripper's thin side faces the
   neighbour (the vertical descent itself is clear).
 - ``offcenter_drop``: container ``object`` has a raised insert filling it except a pocket around
@@ -29,14 +30,13 @@ import random
 from typing import Any
 
 from sim.scene import Quirk, Scene, SceneError, SceneObject
+from skills.library import FINGERTIP_BELOW_TCP, GRASP_DEPTH, HOME_TCP
 
 QUIRK_KINDS = ("small_grasp", "slippery", "heavy", "tall_neighbor", "offcenter_drop", "placement_pref")
 PHYSICAL_QUIRKS = ("small_grasp", "slippery", "heavy", "tall_neighbor", "offcenter_drop")
 
-# Shared with skills.library: where the default pick puts the fingertips and the TCP.
-GRASP_DEPTH = 0.012  # fingertips this far below the object's top (m)
-FINGERTIP_BELOW_TCP = 0.011  # fingertips reach this far below the TCP (m)
-START_XY = (0.35, 0.0)  # TCP xy at home (sim.panda.HOME_TCP)
+# Where the default pick puts the fingertips: skills.library (imported above) is the single truth.
+START_XY = (HOME_TCP[0], HOME_TCP[1])  # TCP xy at home, where a plan's first pick starts
 
 BEVEL_H = 0.016  # small_grasp: height of the bevelled top (m)
 # Thresholds measured in this simulation (180 Hz physics, pick then place into a bowl at speed 1.0):
@@ -62,9 +62,6 @@ def add_quirk(scene: Scene, kind: str, object_name: str, rng: random.Random | No
     if kind in ("offcenter_drop", "placement_pref") and not o.is_container:
         raise SceneError(f"quirk {kind} needs a bowl or tray; {object_name} is a {o.kind}")
     if kind == "small_grasp":
-        for other in s.objects:  # the low grasp needs room for the hand (21 cm wide) above container rims
-            if other.is_container and math.hypot(other.position[0] - o.position[0], other.position[1] - o.position[1]) < other.size / 2 + 0.11:
-                raise SceneError(f"{object_name} is too close to the {other.name} for a low grasp (the hand would hit its rim)")
         wall = max(0.004, o.height - BEVEL_H)
         # fingertips must end at least 4 mm below the start of the bevel
         # the default grasp has fingertips GRASP_DEPTH below the top; the bevel is BEVEL_H deep

@@ -40,7 +40,6 @@ from sim.scene import (
     TRAY_SIZE,
     WORKSPACE_X,
     WORKSPACE_Y,
-    Quirk,
     Scene,
     SceneError,
     SceneObject,
@@ -60,8 +59,9 @@ QUIRK_ARGS: dict[str, tuple[tuple[str, str], ...]] = {
     "offcenter_drop": (("place", "offset"),),
     "placement_pref": (("place", "offset"),),
 }
-BLOCK_COLORS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "white")
-BOWL_COLORS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "white")
+# The six colours of the project's scenes (sim.scene.random_scene's palette), for blocks and for bowls.
+BLOCK_COLORS = ("red", "green", "blue", "yellow", "orange", "purple")
+BOWL_COLORS = ("red", "green", "blue", "yellow", "orange", "purple")
 TASK_TEMPLATES = ("put the {object} in the {target}", "place the {object} in the {target}")
 TRAY_TEMPLATES = ("put the {object} on the {target}", "place the {object} on the {target}")
 
@@ -87,7 +87,7 @@ class QuirkRules:
     heavy_color: str = "purple"
     offcenter_color: str = "green"
     offcenter_offset: tuple[float, float] = (0.0, 0.04)
-    pref_color: str = "white"
+    pref_color: str = "yellow"
     pref_container: str = "bowl"
     pref_offset: tuple[float, float] = (-0.025, 0.025)
     pref_tol: float = 0.015
@@ -102,9 +102,9 @@ class QuirkRules:
             raise ValueError(f"unknown quirk kinds {unknown}; known: {', '.join(QUIRK_KINDS)}")
         rng = random.Random(f"rules-{seed}")
         slip = rng.choice(("yellow", "orange", "purple"))
-        heavy = rng.choice([c for c in ("blue", "purple", "pink", "orange") if c != slip])
+        heavy = rng.choice([c for c in ("blue", "purple", "orange") if c != slip])
         off_bowl = rng.choice(("green", "blue", "red"))
-        pref = rng.choice([c for c in ("white", "pink", "yellow", "orange") if c != off_bowl])
+        pref = rng.choice([c for c in ("yellow", "orange", "purple", "blue") if c != off_bowl])
         r = POCKET_OFFSET
         ang = rng.choice((0.0, 0.5, 1.0, 1.5)) * math.pi
         return cls(
@@ -296,6 +296,8 @@ class TaskGenerator:
     def _block_look(self, spec: str, rng: random.Random, used: set[str]) -> tuple[str, str]:
         r = self.rules
         plain = [c for c in BLOCK_COLORS if c not in (r.slippery_color, r.heavy_color) and c not in used]
+        if not plain and spec not in ("slippery", "heavy"):
+            raise SceneError("no block colour left for another plain block")
         if spec == "slippery":
             return r.slippery_color, "medium"
         if spec == "heavy":
@@ -362,7 +364,10 @@ class TaskGenerator:
             options = [s for s in (("small", "slippery", "heavy", "large", "plain") if not (control and d == 0 and quirky) else quirky)
                        if not (s == "slippery" and r.slippery_color in used) and not (s == "heavy" and r.heavy_color in used)]
             s = rng.choice(options)
-            c, sw = self._block_look(s, rng, used)
+            try:
+                c, sw = self._block_look(s, rng, used)
+            except SceneError:
+                continue
             if c in used:
                 continue
             used.add(c)

@@ -13,7 +13,7 @@ session's channel:
 - **when the plan is done**: if the object is not where the user wants it, a correction (the session redoes the
   pick and place); after ``patience`` corrections the user gives up.
 
-Memory on: a fresh :class:`memory.kb.KnowledgeBase` per run (a temp dir unless ``--kb``); every successful
+Memory on: a fresh :class:`memory.kb.KnowledgeBase` per run (a new folder under OUT unless ``--kb``); every successful
 episode is ingested right after it ends, so later tasks of the same round already profit. Every episode goes to
 the episode log (``--log``, default ``OUT/episodes``), so the run feeds retraining.
 
@@ -56,7 +56,7 @@ class TeachBenchConfig:
     ``rounds`` × ``tasks`` episodes per memory setting; ``memory``: 'on', 'off' or 'both'. ``phrases``: phrase
     bank file (default ``sim/phrases/default.json``). ``policy``: name for ``agent.factory.make_policy``, ``policy_args`` its keyword arguments (e.g. ``checkpoint``).
     ``out``: folder for results (a fresh temp dir when None); ``log``: episode log folder (default OUT/episodes);
-    ``kb``: knowledge base folder for memory on (a fresh temp dir when None). User options: ``patience``,
+    ``kb``: knowledge base folder for memory on (a fresh one under ``out`` when None). User options: ``patience``,
     ``wrong_direction_rate``, ``word_noise``, ``number_rate``. ``kinds``: quirk kinds in play. ``frames``:
     save camera frames in the episode log (slower). ``max_steps``: skill calls per episode. ``threads``: torch
     intra-op threads (1 is fastest on a shared CPU; 0 leaves torch's default).
@@ -222,6 +222,17 @@ class Context:
     kb: Any = None
     log: Any = None
     on_task: Optional[Callable[[TaskResult], None]] = None
+    current: Optional[Task] = None
+
+    def tag_episode(self, event: Any) -> None:
+        """Session listener: note the benchmark's view of the task in its episode (round, recipe, control), once."""
+        s, task = self.session, self.current
+        if event.kind != "plan" or task is None or self.log is None or not getattr(s, "episode_id", None):
+            return
+        self.log.log(s.episode_id, "note", {"bench": "teach", "task_id": task.id, "round": task.round,
+                                            "recipe": task.recipe, "control": task.control, "kinds": task.kinds,
+                                            "goal": [list(g) for g in task.goal], "memory": self.memory})
+        self.current = None
 
 
 def run_task(ctx: Context, task: Task) -> TaskResult:
@@ -235,6 +246,7 @@ def run_task(ctx: Context, task: Task) -> TaskResult:
     user = SimulatedUser(scene, task.goal, ctx.bank, ucfg)
     uc = UserChannel(user, task)
     session = ctx.session
+    ctx.current = task
     failure: Optional[str] = None
     try:
         summary = session.run_episode(task.text, uc.channel, scene=scene,
@@ -311,6 +323,7 @@ def run_setting(memory: bool, rounds: list[list[Task]], cfg: TeachBenchConfig, b
                 say(f"      user: {u['text']!r} ({u['intent']} step {u['step']}) -> {u['changes'] or u['question'] or '-'}")
 
     ctx = Context(session=session, bank=bank, config=cfg, memory=memory, kb=kb, log=log, on_task=on_task)
+    session.subscribe(ctx.tag_episode)
     out_rounds, out_tasks = [], []
     for r_no, tasks in enumerate(rounds, 1):
         t0 = time.perf_counter()
@@ -383,7 +396,7 @@ def run_teach_bench(cfg: TeachBenchConfig, say: Callable[[str], None] = print) -
         for mem in settings:
             kb_dir = None
             if mem:
-                kb_dir = Path(cfg.kb) if cfg.kb else Path(tempfile.mkdtemp(prefix="robocorrect-teach-kb-"))
+                kb_dir = Path(cfg.kb) if cfg.kb else Path(tempfile.mkdtemp(prefix="kb-", dir=out))
             r = run_setting(mem, rounds, cfg, bank, policy, world, log, kb_dir, say)
             key = "memory_on" if mem else "memory_off"
             result[key] = {"rounds": r["rounds"], "knowledge_entries": r["knowledge_entries"],
@@ -418,7 +431,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="keyword argument for the policy, e.g. checkpoint=/path (repeatable)")
     parser.add_argument("--out", metavar="DIR", help="results folder (default: a fresh temp dir)")
     parser.add_argument("--log", metavar="DIR", help="episode log folder (default OUT/episodes-<time>)")
-    parser.add_argument("--kb", metavar="DIR", help="knowledge base folder for memory on (default: a fresh temp dir)")
+    parser.add_argument("--kb", metavar="DIR", help="knowledge base folder for memory on (default: a fresh one under OUT)")
     parser.add_argument("--patience", type=int, default=8, help="corrections per task before the user gives up (default 8)")
     parser.add_argument("--wrong-direction-rate", type=float, default=0.0, help="probability the user names the opposite direction")
     parser.add_argument("--word-noise", type=float, default=0.0, help="per-word ASR-style noise rate of the user's words")

@@ -14,9 +14,11 @@ When it speaks (one rule, used everywhere):
    (The benchmark asks at the first control ticks of the step, while the arm starts to move and nothing can
    have gone wrong yet, so that the correction is grounded against that running step.)
 2. **After a step ran** (the user saw the outcome through the simulator's ground truth): if it failed
-   anyway, it says what a person would say about that failure ("grip harder" after a slip, "lower"
-   after a missed grasp, "a bit to the left" when the object landed 3 cm right); if it succeeded after
-   having been corrected, it praises once. See :meth:`SimulatedUser.after_step`.
+   anyway, it says what a person would say about that failure (DROC style): the known requirement the
+   step still breaks if there is one; else, for a pick whose arguments looked right, first "try again",
+   then "grip harder" after a slip, "lower" after a missed grasp, "come in from higher" after knocking
+   something over, "a bit to the left" when the object landed 3 cm right of where it should. If the step
+   succeeded after having been corrected, it praises once. See :meth:`SimulatedUser.after_step`.
 
 Magnitude words follow the size of the error along the corrected axis: small < 2 cm, medium < 6 cm,
 large otherwise; with probability ``number_rate`` (and when the bank has ``offset_number``) the user says
@@ -39,7 +41,7 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 

@@ -12,10 +12,13 @@ Rendering is never done implicitly; call :meth:`SimWorld.render` when you want p
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pybullet as p
@@ -66,6 +69,26 @@ class _Body:
     inner: tuple[float, float] = (0.0, 0.0)  # containers: inner half extents (tray) or (radius, radius) (bowl)
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence C-level stdout (file descriptor 1) for the duration; a no-op where that is not possible."""
+    try:
+        sys.stdout.flush()
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(devnull)
+        os.close(saved)
+
+
 def yaw_of(quat: Sequence[float]) -> float:
     """Rotation about z (rad) of a quaternion (x, y, z, w)."""
     x, y, z, w = quat
@@ -84,7 +107,8 @@ class SimWorld(World):
 
     def __init__(self, scene: Scene | None = None, config: WorldConfig | None = None) -> None:
         self.config = config or WorldConfig()
-        self.client = bullet_client.BulletClient(connection_mode=p.GUI if self.config.gui else p.DIRECT)
+        with _quiet_stdout():  # pybullet's C code prints "argv[0]=" on connect
+            self.client = bullet_client.BulletClient(connection_mode=p.GUI if self.config.gui else p.DIRECT)
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.scene: Scene | None = None
         self._bodies: dict[str, _Body] = {}

@@ -12,7 +12,8 @@ Canonical arguments (``shared/spec/corrections.md``), robot base frame, metres /
 
 - pick: the aimed grasp point is the object's centre in xy and, in z, the TCP height that puts the
   fingertips ``GRASP_DEPTH`` below the object's top; ``offset`` is added to it. ``yaw`` is added to the
-  block's own yaw folded into [-pi/4, pi/4]. ``height`` is the travel / lift altitude above the grasp
+  skill's own choice (``grasp_yaw``: a face of the block, its yaw folded into [-pi/4, pi/4] or a quarter turn
+  from it when that gives the 21 cm wide hand more room from tall neighbours and rims). ``height`` is the travel / lift altitude above the grasp
   point. ``force`` is the finger motors' force limit, i.e. the grip.
 - place: the aimed point is where the held object's centre (xy) ends up: the target's centre plus
   ``offset`` (the object's offset in the hand is compensated); it is released just above the target
@@ -228,6 +229,39 @@ def grasp_point(world: World, name: str, offset: list[float]) -> tuple[float, fl
     return x + offset[0], y + offset[1], max(gz, MIN_TCP_Z)
 
 
+HAND_HALF_WIDTH = 0.105  # the Panda hand reaches this far from the TCP along the finger axis (m)
+HAND_ABOVE_TCP = 0.035  # the hand's underside is this far above the TCP (m)
+
+
+def grasp_yaw(world: World, name: str) -> float:
+    """The pick's own yaw choice for block ``name``: one of its faces (a cube looks the same every quarter turn),
+    the one that keeps the hand's wide side (along the fingers) farthest from tall things around it; the
+    face nearest to yaw 0 when both are clear."""
+    (x, y, z), yaw = world.pose(name)
+    g = _fold_quarter(yaw)
+    hand_z = z + world.dims(name)[2] / 2 - GRASP_DEPTH + FINGERTIP_BELOW_TCP + HAND_ABOVE_TCP
+    obstacles = []
+    for other in world.names():
+        if other == name:
+            continue
+        (ox, oy, oz), _ = world.pose(other)
+        d = world.dims(other)
+        if oz + d[2] / 2 > hand_z - 0.01 and math.hypot(ox - x, oy - y) < 0.3:
+            obstacles.append((ox, oy, max(d[0], d[1]) / 2))
+
+    def clearance(cand: float) -> float:
+        ux, uy = -math.sin(cand), math.cos(cand)  # finger (closing) axis
+        best = 1.0
+        for ox, oy, r in obstacles:
+            t = max(-HAND_HALF_WIDTH, min(HAND_HALF_WIDTH, (ox - x) * ux + (oy - y) * uy))
+            best = min(best, math.hypot(ox - (x + t * ux), oy - (y + t * uy)) - r)
+        return best
+
+    cands = sorted((g, math.remainder(g + math.pi / 2, math.pi)), key=abs)
+    c0, c1 = clearance(cands[0]), clearance(cands[1])
+    return cands[1] if c1 > c0 + 0.01 and c0 < 0.06 else cands[0]
+
+
 def _held(world: World) -> str | None:
     return world.held()
 
@@ -264,10 +298,10 @@ def describe_offset(dx: float, dy: float) -> str:
 def _pick(ex: _Executor) -> Outcome:
     world, robot = ex.world, ex.robot
     name = ex.args["object"]
-    obj_yaw = world.pose(name)[1]
+    base_yaw = grasp_yaw(world, name)
 
     def aim(args: dict[str, Any]) -> tuple[tuple[float, float, float], float]:
-        return grasp_point(world, name, args["offset"]), _fold_quarter(obj_yaw) + float(args["yaw"])
+        return grasp_point(world, name, args["offset"]), base_yaw + float(args["yaw"])
 
     def alt(args: dict[str, Any]) -> float:
         return aim(args)[0][2] + float(args["height"])
@@ -533,5 +567,5 @@ def run_plan(plan: list[dict[str, Any]], robot: Robot, world: World, control: Sk
     return outcomes
 
 
-__all__ = ["run_skill", "run_plan", "grasp_point", "target_centre", "describe_offset", "SKILL_FUNCS", "GRASP_DEPTH",
+__all__ = ["run_skill", "run_plan", "grasp_point", "grasp_yaw", "target_centre", "describe_offset", "SKILL_FUNCS", "GRASP_DEPTH",
            "FINGERTIP_BELOW_TCP", "MIN_TCP_Z", "HOME_TCP"]

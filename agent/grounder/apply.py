@@ -38,6 +38,7 @@ class Intent:
     lengths: list[float] = field(default_factory=list)
     angles: list[float] = field(default_factory=list)
     confidence: float = 1.0
+    order: list[str] = field(default_factory=list)  # axes in spoken order (numbers are assigned in that order)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, [], {}, "none") or k == "level"}
@@ -75,10 +76,11 @@ def effect_of(intent: Intent) -> Effect:
     if yaw_cls != "none" and len(angles) == 1 and not yaw_cls.endswith("n"):
         yaw_cls = yaw_cls[0] + "n"
     e = Effect()
-    for i, a in enumerate(("x", "y", "z")):
+    order = [a for a in intent.order if a in ("x", "y", "z")] + [a for a in ("x", "y", "z") if a not in intent.order]
+    for a in order:
         c = intent.signed.get(a, "none")
         if c != "none":
-            e.offset[i] = _mag_value(c, OFFSET_M, lengths)
+            e.offset["xyz".index(a)] = _mag_value(c, OFFSET_M, lengths)
     if yaw_cls != "none":
         e.yaw = _mag_value(yaw_cls, YAW_RAD, angles)
     for h in SCALE_HEADS:

@@ -122,6 +122,136 @@ CONNECT: Pool = ([" and ", ", ", " and also "], [" and then ", ", plus ", " but 
 PREFIX: Pool = (["uh", "um", "okay so", "please", "so", "okay", "no", "hmm", "well"], ["alright", "hey", "hey robot", "now", "oh", "erm", "listen", "ok", "yeah", "actually", "okay now", "uhh", "robot", "umm okay"])
 SUFFIX: Pool = (["please", "thanks", "okay"], ["for me", "if you can", "thank you", "now", "there", "ok", "will you", "right away"])
 
+# ----------------------------------------------------------------------------------------------
+# broader paraphrase coverage (appended to the extras, so positions of the earlier extras, and with
+# them the held-out every-fourth split, stay where they were; the new ones are split the same way)
+
+def _more(pool: Pool, new: list[str]) -> None:
+    seen = set(pool[0]) | set(pool[1])
+    pool[1].extend(p for p in new if p not in seen and not seen.add(p))
+
+
+_more(DIR_BARE["+y"], ["left side", "over left", "leftish", "left of where it is", 
+                       "toward your left", "to the left hand side", "more towards the left", "left-hand side", "over to your left"])
+_more(DIR_BARE["-y"], ["right side", "over right", "rightish", "right of where it is", 
+                       "toward your right", "to the right hand side", "more towards the right", "right-hand side", "over to your right"])
+_more(DIR_BARE["+x"], ["out further", "further forward", "away", "out away from me", "forward more", "more out from me", "to the front",
+                       "toward the front", "out", "away from yourself", "more to the front", "further from the base"])
+_more(DIR_BARE["-x"], ["in closer", "back toward you", "nearer to you", "towards you", "toward the back",
+                       "to the back", "inward", "back in", "more toward the robot", "closer to the robot"])
+_more(DIR_BARE["+z"], ["up higher", "go up", "raise it", "lift it up", "above", "up top", 
+                       "further above", "off the table more", "raise it up", "up from there"])
+_more(DIR_BARE["-z"], ["down lower", "go down", "lower it", "drop it down", "toward the table", "sink it", "down further",
+                       "downwards more", "below", "down toward the table", "lower it down", "nearer the table"])
+_more(DIR_CMP["+y"], ["even more to the left", "further leftward", "more over to the left", "further to your left",
+                      "more towards the left", "left some more"])
+_more(DIR_CMP["-y"], ["even more to the right", "further rightward", "more over to the right", "further to your right",
+                      "more towards the right", "right some more"])
+_more(DIR_CMP["+x"], ["even further away", "more forward", "forward some more", "further forwards",
+                      "farther out", "more to the front"])
+_more(DIR_CMP["-x"], ["even closer", "closer in toward me", "back some more", "more toward you", "further in",
+                      "more inward", "closer yet"])
+_more(DIR_CMP["+z"], ["even higher", "up some more", "further upward", "more upward", "up further", "more up high", "even further up"])
+_more(DIR_CMP["-z"], ["even lower", "down some more", "further downward", "more downward", "down further", "more down low", "even further down"])
+_more(OFF_VERB, ["can you move it", "could you move", "let's go", "you need to go", "it needs to go", "try going", "bring the gripper",
+                 "position it", "move your hand", "take it", "go a bit", "move over", "push it", "pull it", "carry it", "reposition it",
+                 "just move", "now go", "you should go", "I need it", "put the gripper", "make it go", "let's move it", "shift over"])
+_more(SMALL_PRE, ["only a little", "just a little", "a tiny little bit", "a fraction", "a hint", "a whisker", "a smidgen", "a notch",
+                  "a shade", "a pinch", "minimally", "very slightly", "ever so little", "a wee", "a little tiny bit", "a small amount",
+                  "teeny bit", "some small amount", "only slightly", "a tiny amount", "lightly", "tiny bit", "little bit"])
+_more(SMALL_POST, ["only a little", "just slightly", "a notch", "a smidgen", "a whisker", "a hint", "very slightly", "a small amount",
+                   "a tiny amount", "ever so slightly", "a little more", "but only a bit", "a little tiny bit", "a pinch",
+                   "not much", "a shade", "only slightly"])
+_more(LARGE_PRE_BARE, ["lots", "tons", "miles", "a ton", "really really far", "a great distance", "a good way", "so much", "a long long way",
+                       "much further", "plenty", "way way", "pretty far", "a big step", "a large amount", "a fair bit"])
+_more(LARGE_PRE_CMP, ["lots", "tons", "a ton", "massively", "dramatically", "a good deal", "plenty", "way way", "a big step", "hugely",
+                      "vastly", "a large amount", "so much", "a fair bit", "really much", "miles"])
+_more(LARGE_POST, ["a ton", "tons", "lots", "a long way", "by a lot more", "by a large amount", "a big step", "plenty",
+                   "quite far", "massively", "by miles", "really far", "a good deal", "very far", "a fair bit"])
+_more(NUM_VERB, ["can you move it", "please move it", "go", "take it", "push it", "move the hand", "adjust it", "bring the gripper",
+                 "reposition it", "we need it", "it should go", "let's go"])
+_more(YAW_DIR["+"], ["ccw", "counterclockwize", "anticlockwize", "counter clock wise", "anti clock wise", "the counterclockwise way",
+                     "counterclockwise direction", "to the anticlockwise"])
+_more(YAW_DIR["-"], ["cw", "clockwize", "the way the clock goes", "in a clockwise direction", "clockwise way", "clockwise please",
+                     "with the clock", "clock-wise"])
+_more(YAW_VERB, ["swivel", "swivel it", "pivot it", "turn your hand", "rotate your wrist", "give it a twist", "twist the gripper",
+                 "rotate the end effector", "spin the wrist", "turn the wrist", "can you rotate", "rotate a bit", "yaw it", "turn"])
+_more(SCALE_PHR[("speed", "-m")], ["slow", "go slow", "slowly", "more slowly please", "ease up", "don't rush", "take your time",
+                                   "not so quick", "less fast", "slower speed", "reduce your speed", "cut the speed", "you're going too fast",
+                                   "that's too fast", "tone down the speed", "drop the speed"])
+_more(SCALE_PHR[("speed", "-s")], ["just a little slower", "a smidge slower", "a little more slowly", "slightly slower please",
+                                   "a bit more slowly", "ease off a little"])
+_more(SCALE_PHR[("speed", "-l")], ["slow right down", "way more slowly", "a lot more slowly", "dead slow", "as slow as you can",
+                                   "slow down a whole lot", "much much slower please"])
+_more(SCALE_PHR[("speed", "+m")], ["quick", "quickly", "speed it up", "hurry", "faster now", "step on it", "more quickly please",
+                                   "you're too slow", "that's too slow", "up the speed", "go quicker please", "increase speed",
+                                   "faster speed", "less slow", "pick it up", "move it faster"])
+_more(SCALE_PHR[("speed", "+s")], ["a smidge faster", "a little more quickly", "slightly quicker please", "a bit quicker", "speed up slightly"])
+_more(SCALE_PHR[("speed", "+l")], ["way more quickly", "a lot quicker", "full speed", "speed up a whole lot", "much much faster", "really speed it up"])
+_more(SCALE_PHR[("force", "+m")], ["hold tighter", "grab harder", "grip firmer", "firm grip", "stronger", "clench harder", "more pressure",
+                                   "press harder", "don't drop it, grip harder", "tighter", "more grip", "grip it firmly",
+                                   "increase the grip", "hold on tighter", "squeeze tighter", "grab it more firmly"])
+_more(SCALE_PHR[("force", "+s")], ["a little more grip", "hold it a bit tighter", "slightly more force", "a tad tighter", "grip a little firmer"])
+_more(SCALE_PHR[("force", "+l")], ["grip really hard", "a lot more grip", "squeeze much harder", "much tighter", "way more force"])
+_more(SCALE_PHR[("force", "-m")], ["gently", "more gently", "grip softer", "lighter", "ease up on the grip", "less pressure",
+                                   "don't crush it", "light touch", "softer please", "less grip", "grip it gently", "not so hard",
+                                   "reduce the grip", "you're squeezing too hard", "loosen the grip", "less tight"])
+_more(SCALE_PHR[("force", "-s")], ["slightly less grip", "a tad gentler", "a little softer", "loosen it a bit", "a bit less pressure"])
+_more(SCALE_PHR[("force", "-l")], ["way softer", "a lot less grip", "much less pressure", "really gently", "barely grip it"])
+_more(SCALE_PHR[("height", "+m")], ["higher approach height", "raise the approach height", "come from higher", "come in from above more",
+                                    "more lift", "lift higher before moving", "clear the edge more", "go over it higher",
+                                    "approach higher", "more height on the approach", "more clearance please", "higher lift"])
+_more(SCALE_PHR[("height", "+s")], ["a bit more clearance", "lift a little higher", "slightly higher approach", "a tad more lift"])
+_more(SCALE_PHR[("height", "+l")], ["much higher approach", "way more clearance", "lift a lot higher", "a lot higher approach"])
+_more(SCALE_PHR[("height", "-m")], ["lower approach height", "less lift", "not so high on the approach", "approach from lower",
+                                    "less height on the approach", "don't come in so high", "lower clearance", "reduce the clearance"])
+_more(SCALE_PHR[("height", "-s")], ["a bit less clearance", "slightly lower approach", "a tad less lift"])
+_more(SCALE_PHR[("height", "-l")], ["much less lift", "way less clearance", "a lot lower approach"])
+_more(RETARGET_OBJ, ["not this one, the {r}", "wrong block, the {r}", "that's the wrong one, grab the {r}", "I want the {r}",
+                     "the {r} please", "no, pick up the {r}", "should be the {r}", "it's the {r} I want", "go with the {r}",
+                     "change to the {r}", "other one, the {r}", "nope, the {r}", "not that, the {r}", "you should take the {r}",
+                     "the {r} not that one", "wrong object, the {r}"])
+_more(RETARGET_TGT, ["wrong container, the {r}", "no, into the {r} instead", "put it in the {r}", "in the {r} please",
+                     "the {r} not that one", "drop it into the {r} instead", "I wanted it in the {r}", "should go in the {r}",
+                     "change the target to the {r}", "nope, the {r}", "wrong place, the {r}", "not there, the {r}",
+                     "into the {r} please", "it should go in the {r}", "put it into the {r} not there", "that bowl is wrong, the {r}"])
+_more(RETARGET_TGT_ON, ["no, onto the {r}", "put it onto the {r}", "stack it on the {r} instead", "on the {r} please",
+                        "it should go on the {r}", "wrong block, on the {r}", "not there, on the {r}", "on top of the {r} instead"])
+_more(GENERIC_RETARGET, ["nope, the {r}", "not that one, the {r}", "the {r} please", "no, I said the {r}", "go with the {r}",
+                         "it should be the {r}", "the {r}, not that", "wrong one, the {r}"])
+_more(APPEND, ["and put the {o} in the {t} too", "oh and the {o} into the {t}", "when you're done put the {o} in the {t}",
+               "also, the {o} into the {t}", "don't forget the {o}, it goes in the {t}", "afterwards move the {o} to the {t}",
+               "plus the {o} in the {t}", "then the {o} into the {t}", "after this, the {o} into the {t}",
+               "also place the {o} in the {t}", "then put the {o} in the {t} as well", "and move the {o} into the {t} after"])
+_more(APPEND_ON, ["then stack the {o} on the {t}", "and put the {o} on top of the {t} too", "also place the {o} onto the {t}",
+                  "afterwards stack the {o} on the {t}", "plus the {o} on the {t}", "then the {o} on top of the {t}"])
+_more(APPEND_SAME, ["the {o} too", "and also the {o}", "then do the {o}", "after that the {o}", "now the {o} as well",
+                    "do the same with the {o}", "the {o} next please", "also move the {o}"])
+_more(PRAISE, ["yep", "yeah that's good", "okay good", "that's great", "perfect thanks", "very good", "brilliant", "that'll do",
+               "just like that", "yes that's right", "all right, perfect", "good, that's it", "beautiful", "excellent", "nice one",
+               "that looks right", "right, good", "good enough", "yes, like that", "super"])
+_more(UNCLEAR_FREE, ["I like turtles", "never mind the music", "what's for lunch", "la la la", "testing testing", "is it raining",
+                     "sing a song", "how are you", "my cat is orange", "hmm let me think"])
+_more(REPEAT["same"], ["keep going that way", "more more", "again please", "do it once more", "same again please", "further",
+                       "continue that", "carry on", "keep moving", "more like that", "same direction again", "go on then",
+                       "even further", "one more", "again, same thing", "further please", "more of the same", "keep on going",
+                       "do that one more time", "repeat", "that again", "and more"])
+_more(REPEAT["small"], ["a little further", "a bit further", "just a touch more", "a tiny bit further", "slightly further",
+                        "just a tad more", "a little more of that", "a bit more please", "a smidgen more", "only a little more"])
+_more(REPEAT["large"], ["much further", "way further", "a lot further", "tons more", "lots further", "a good bit more",
+                        "plenty more", "a ton more", "far further"])
+_more(REVERSE, ["too far now, back up a little", "back it up a bit", "you've gone too far", "overshot it", "bring it back a little",
+                "undo a little", "back off a bit", "slightly less", "a touch less", "not so far", "too much that way",
+                "you passed it, come back a bit", "that overshot", "way too far, back a bit", "too far, go back a little",
+                "little too far", "that's too much, back a touch", "too far, reverse a bit",
+                "go back slightly", "come back a little", "you went over, back a bit"])
+_more(CONNECT, [" then ", ", then ", " and uh ", " plus ", ", um, ", ", and also ", " and a ", " as well as ", " and, ", "; ", " & "])
+_more(PREFIX, ["right so", "all right", "alright so", "okay right", "and", "so yeah", "sorry", "ah", "let's see", "I think", "I'd say",
+               "maybe", "can you", "could you", "try to", "right okay", "now then", "mm", "uh so", "yes but", "okay um", "right then",
+               "alright then", "hmm okay"])
+_more(SUFFIX, ["right now", "real quick", "yeah", "go ahead", "would you", "quickly", "if that's alright", "then", "okay?", "cool",
+               "thanks a lot", "straight away", "at once", "immediately", "for now", "all right", "there you go", "buddy"])
+
 HOMOPHONES = {
     "right": ["write", "rite", "wright"], "left": ["lef", "leff", "laugh"], "to": ["too", "two"], "too": ["to"],
     "for": ["four"], "higher": ["hire", "hier"], "lower": ["lore", "lowr"], "bit": ["bid", "bitt"], "little": ["littel", "lil"],
@@ -130,7 +260,15 @@ HOMOPHONES = {
     "one": ["won"], "way": ["weigh"], "tad": ["tadd"], "grip": ["grippe", "gripp"], "higher up": ["hire up"], "back": ["bak"],
     "closer": ["closr", "clothes her"], "down": ["dawn"], "more": ["moor", "mor"], "bowl": ["bowel", "boll"], "block": ["blok", "black"],
     "yellow": ["yello"], "green": ["grean"], "tray": ["trey"], "faster": ["fastr"], "please": ["pleas"], "rotate": ["rotait"],
+    "slightly": ["slightely", "slighly", "slitely"], "again": ["a gain", "agin"], "further": ["furthur", "farther"],
+    "farther": ["further", "father"], "touch": ["tutch", "tuch"], "gentler": ["gentlr", "gentle"], "tighter": ["titer", "tigher"],
+    "up": ["op", "upp"], "a": ["uh", "the"], "the": ["da", "a"], "it": ["et", "at"], "lot": ["lut", "lat"], "much": ["mutch", "mush"],
+    "keep": ["keap", "kip"], "going": ["goin", "gone"], "little": ["littel", "lil", "liddle", "littl"], "bit": ["bid", "bitt", "bet", "beet"],
+    "left": ["lef", "leff", "laugh", "lefft"], "lower": ["lore", "lowr", "lowa", "law"], "move": ["moove", "mov"],
+    "closer": ["closr", "clothes her", "closure"], "away": ["a way", "awey"], "speed": ["sped"], "slow": ["slo"], "grip": ["grippe", "gripp", "grap"],
 }
+# short words ASR tends to blur: only swapped for another plausible spelling, never for a direction word
+_SHORT_BLUR = {"a": "uh", "to": "ta", "it": "et", "and": "an", "more": "mor", "bit": "bet", "tad": "ted", "way": "wey", "far": "fa"}
 from .numbers import UNITS, WORD_NUMBERS
 
 _NUMBER_WORDS = set(WORD_NUMBERS) | set(UNITS) | {"by"}
@@ -155,6 +293,10 @@ def asr_noise(rng: random.Random, text: str, n_ops: int = 1) -> str:
             words[i] = new + tail
             continue
         if len(core) < 4:
+            if core.lower() in _SHORT_BLUR and rng.random() < 0.5:
+                words[i] = _SHORT_BLUR[core.lower()] + tail
+            elif core.lower() in ("the", "a", "to", "it", "uh", "um") and len(words) > 2 and rng.random() < 0.5:
+                words[i] = ""  # a dropped function word
             continue
         j = rng.randrange(1, len(core) - 1)
         op = rng.random()
@@ -165,7 +307,7 @@ def asr_noise(rng: random.Random, text: str, n_ops: int = 1) -> str:
         else:
             core = core[:j] + core[j] + core[j:]
         words[i] = core + tail
-    return " ".join(words)
+    return " ".join(w for w in words if w)
 
 
 def decorate(rng: random.Random, text: str, split: str, noise: float = 0.3) -> str:
@@ -176,7 +318,9 @@ def decorate(rng: random.Random, text: str, split: str, noise: float = 0.3) -> s
     if rng.random() < 0.2:
         text = f"{text} {pick(rng, SUFFIX, split)}"
     if rng.random() < noise:
-        text = asr_noise(rng, text, 1 if rng.random() < 0.7 else 2)
+        text = asr_noise(rng, text, rng.choices([1, 2, 3], [0.6, 0.3, 0.1])[0])
+    if rng.random() < 0.05:  # run-together words ("abit", "alittle")
+        text = text.replace("a bit", "abit").replace("a little", "alittle").replace("a lot", "alot")
     if rng.random() < 0.1:
         text = text.capitalize()
     if rng.random() < 0.15:
@@ -231,7 +375,7 @@ def say_length(rng: random.Random) -> tuple[str, float]:
 def say_angle(rng: random.Random) -> tuple[str, float]:
     """A spoken angle ("45 degrees", "a quarter turn") and its value in radians."""
     if rng.random() < 0.08:
-        return rng.choice(["a quarter turn", "quarter of a turn"]) if False else "a quarter turn", math.pi / 2
+        return "a quarter turn", math.pi / 2
     n = rng.choice([5, 10, 10, 15, 20, 30, 30, 45, 45, 60, 90])
     return f"{_say_int(rng, n)} {rng.choice(['degrees', 'degrees', 'deg', 'degree' if n == 1 else 'degrees'])}", math.radians(n)
 
@@ -269,6 +413,7 @@ def offset_clause(rng: random.Random, split: str, axis_dir: Optional[str] = None
     else:
         txt, val = say_length(rng)
         info["numbers"] = [val]
+        info["num_by"] = {axis: val}
         form = rng.random()
         if form < 0.4:
             t = f"{txt} {pick(rng, DIR_BARE[d], split)}"
@@ -281,6 +426,7 @@ def offset_clause(rng: random.Random, split: str, axis_dir: Optional[str] = None
         if not verb and not verbless and rng.random() < 0.5:
             verb = pick(rng, NUM_VERB, split)
     text = f"{verb} {t}".strip()
+    info["verb"] = bool(verb)
     return text, {axis: f"{sign}{mag}"}, info
 
 
@@ -295,6 +441,7 @@ def yaw_clause(rng: random.Random, split: str, verbless: bool = False) -> tuple[
         if rng.random() < 0.15:
             t = f"{verb} {rng.choice(['a few degrees', 'a couple of degrees'])} {dr}"
             info["numbers"] = [math.radians(3 if 'few' in t else 2)]
+            info["num_by"] = {"yaw": info["numbers"][0]}
             mag = info["mag"] = "n"
     elif mag == "m":
         t = f"{verb} {dr}" if (rng.random() < 0.85 or verbless) else dr
@@ -303,6 +450,7 @@ def yaw_clause(rng: random.Random, split: str, verbless: bool = False) -> tuple[
     else:
         txt, val = say_angle(rng)
         info["numbers"] = [val]
+        info["num_by"] = {"yaw": val}
         t = f"{verb} {txt} {dr}" if rng.random() < 0.6 else f"{verb} {dr} by {txt}"
     return t, {"yaw": f"{sign}{mag}"}, info
 
@@ -330,18 +478,24 @@ def compound_clause(rng: random.Random, split: str) -> tuple[str, dict[str, str]
             # second one an offset on another axis; vague magnitudes may carry over ("a bit lower and more to the left")
             axes = [d for d in DIR_BARE if d[1] not in l1]
             d = rng.choice(axes)
-            if i1["mag"] in ("s", "l") and i1["axis"] in "xyz" and rng.random() < 0.5:
+            if i1["mag"] in ("s", "l") and rng.random() < 0.5:
                 txt = pick(rng, DIR_CMP[d], split) if rng.random() < 0.6 else pick(rng, DIR_BARE[d], split)
                 t2, l2, i2 = txt, {d[1]: d[0] + i1["mag"]}, {"axis": d[1], "sign": d[0], "mag": i1["mag"], "numbers": []}
             else:
                 t2, l2, i2 = offset_clause(rng, split, axis_dir=d, verbless=True)
         else:
             t2, l2, i2 = skill_clause(rng, split)
-        if not set(l2) & set(l1) and not (i1["numbers"] and i2["numbers"] and (i1["axis"] == "yaw") != (i2["axis"] == "yaw") and False):
+        if i2["axis"] in ("x", "y", "z") and i2["mag"] == "m" and not i2.get("verb") and i1["mag"] in ("s", "l"):
+            # an unmodified direction after a modified clause shares its modifier, always
+            # ("a bit lower and to the left": both small), so the grammar never contradicts itself
+            l2 = {i2["axis"]: i2["sign"] + i1["mag"]}
+            i2 = {**i2, "mag": i1["mag"]}
+        if not set(l2) & set(l1):
             break
     else:
         return t1, l1, i1
-    info = {"axis": None, "mag": None, "numbers": i1["numbers"] + i2["numbers"], "parts": [i1, i2]}
+    info = {"axis": None, "mag": None, "numbers": i1["numbers"] + i2["numbers"], "parts": [i1, i2],
+            "num_by": {**i1.get("num_by", {}), **i2.get("num_by", {})}}
     return f"{t1}{pick(rng, CONNECT, split)}{t2}", {**l1, **l2}, info
 
 
@@ -531,7 +685,8 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
         hist_text, hist_lab, hist_info = skill_clause(rng, split)
         if rng.random() < 0.5 and hist_info["mag"] == "n":
             hist_text, hist_lab, hist_info = offset_clause(rng, split, mag="m")
-        ex["history"] = [{"utterance": decorate(rng, hist_text, split), "step": ex["step"], "labels": _labels(**hist_lab), "numbers": hist_info["numbers"]}]
+        ex["history"] = [{"utterance": decorate(rng, hist_text, split), "step": ex["step"], "labels": _labels(**hist_lab),
+                          "numbers": hist_info.get("num_by", {})}]
         ex["has_history"] = 1
         if rng.random() < 0.55:
             if rng.random() < 0.72:
@@ -539,12 +694,12 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
                 text, lab = pick(rng, REPEAT[hm], split), _labels(hist="repeat", hmag=hm)
             else:
                 text, lab = pick(rng, REVERSE, split), _labels(hist="reverse")
-            ex.update(utterance=decorate(rng, text, split), labels=lab, numbers=[])
+            ex.update(utterance=decorate(rng, text, split), labels=lab, numbers={})
             return ex
-    if u < 0.42:
+    if u < 0.38:
         text, lab, info = skill_clause(rng, split)
         lab = _labels(**lab)
-    elif u < 0.56:
+    elif u < 0.58:
         text, lab, info = compound_clause(rng, split)
         lab = _labels(**lab)
     elif u < 0.80:  # plan edits
@@ -607,7 +762,7 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
         text, lab = pick(rng, PRAISE, split), _labels(level="none")
     else:
         text, lab = contradiction_clause(rng, split), _labels(level="unclear")
-    ex.update(utterance=decorate(rng, text, split), labels=lab, numbers=info.get("numbers", []))
+    ex.update(utterance=decorate(rng, text, split), labels=lab, numbers=info.get("num_by", {}))
     return ex
 
 
@@ -693,16 +848,16 @@ _YAW_RANGE = {"s": (0.03, 0.36), "m": (0.1, 0.8), "l": (0.5, 1.6)}
 _RATIO_RANGE = {"-s": (0.5, 0.97), "-m": (0.2, 0.92), "-l": (0.05, 0.7), "+s": (1.03, 1.6), "+m": (1.08, 3.0), "+l": (1.3, 3.5)}
 
 
-def _effect_checks(lab: dict[str, str], numbers: list[float], step: int, pick_step: int) -> list[dict[str, Any]]:
+def _effect_checks(lab: dict[str, str], numbers: dict[str, float], step: int, pick_step: int) -> list[dict[str, Any]]:
+    """Contract checks for labels; ``numbers``: the value said for an axis / yaw (m or rad)."""
     checks: list[dict[str, Any]] = []
-    nums = list(numbers)
     for a in ("x", "y", "z", "yaw"):
         c = lab.get(a, "none")
         if c == "none":
             continue
         sgn = -1 if c[0] == "-" else 1
         if c[1] == "n":
-            v = nums.pop(0)
+            v = numbers[a]
             lo, hi = v * 0.85, v * 1.15
         else:
             lo, hi = (_YAW_RANGE if a == "yaw" else _OFF_RANGE)[c[1]]
@@ -760,17 +915,17 @@ def to_case(ex: dict[str, Any], cid: str) -> dict[str, Any]:
                       {"step": n, "arg": "object", "equals": ex["obj"]}, {"step": n + 1, "arg": "target", "equals": ex["tgt"]}]
     else:
         if lab["hist"] == "new":
-            expect += _effect_checks(lab, ex.get("numbers", []), step, pk)
+            expect += _effect_checks(lab, ex.get("numbers", {}), step, pk)
         else:
             h = ex["history"][-1]
             hl = h["labels"]
             if lab["hist"] == "repeat":
                 if lab["hmag"] == "same":
-                    expect += _effect_checks(hl, h.get("numbers", []), step, pk)
+                    expect += _effect_checks(hl, h.get("numbers", {}), step, pk)
                 else:
                     m = lab["hmag"][0]
                     scaled = {k: (v[0] + m if k in ("x", "y", "z", "yaw", "speed", "force", "height") and v != "none" else v) for k, v in hl.items()}
-                    expect += _effect_checks(scaled, [], step, pk)
+                    expect += _effect_checks(scaled, {}, step, pk)
             else:
                 expect += _reverse_checks(hl, step, pk)
     return {"id": cid, "scene": ex["scene"], "task": ex["task"], "plan": ex["plan"], "step": step,

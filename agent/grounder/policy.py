@@ -65,7 +65,7 @@ class EmbeddedPolicy(Policy):
         feat = object_features(objs, plan, cur_obj, cur_tgt)[None]
         om = torch.ones(1, len(names), dtype=torch.bool)
         out = self.net(tok, mask, torch.tensor([mode]), torch.tensor([hist]), vec, feat, om)
-        return {k: v[0] for k, v in out.items() if not k.startswith("_")}
+        return {k: v[0] for k, v in out.items()}
 
     def _intent(self, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int, has_history: bool,
                 cache: bool = False) -> Intent:
@@ -87,6 +87,13 @@ class EmbeddedPolicy(Policy):
                         signed={k: cls(k) for k in SIGNED_HEADS}, scale={k: cls(k) for k in SCALE_HEADS},
                         plan_op=cls("plan_op"), lengths=[x.value for x in q if x.kind == "length"],
                         angles=[x.value for x in q if x.kind == "angle"])
+        numbered = [a for a in ("x", "y", "z") if intent.signed[a].endswith("n")]
+        if len(numbered) >= 2 and len(intent.lengths) >= 2:
+            # which number goes with which axis: each axis head's attention centre, in spoken order
+            att = out["_att"]
+            pos = torch.arange(att.shape[-1], dtype=att.dtype)
+            centre = {a: float((att[self.net.class_names.index(a)] * pos).sum()) for a in numbered}
+            intent.order = sorted(numbered, key=centre.get)
         if intent.level == "plan":
             if intent.plan_op == "none":
                 intent.plan_op = CLASS_HEADS["plan_op"][1 + int(out["plan_op"][1:].argmax())]

@@ -26,18 +26,24 @@ class TrainConfig:
     """``n_ground``/``n_plan``: corpus size; ``n_val_*``: held-out (test templates, other seed) set size."""
 
     seed: int = 0
-    n_ground: int = 16000
+    n_ground: int = 20000
     n_plan: int = 5000
     n_val_ground: int = 1500
     n_val_plan: int = 500
-    epochs: int = 14
+    epochs: int = 12
     batch: int = 64
     lr: float = 1.5e-3
     weight_decay: float = 0.01
     threads: int = 1
     layers: int = 0
-    top: bool = True  # fine-tune MiniLM's last layer (initialised from the pretrained weights)
+    # True: fine-tune MiniLM's last layer (initialised from the pretrained weights). Off by default: on
+    # held-out templates it was no better than the token-wise MLP over frozen states (0.68 vs 0.71) and trains 3x slower.
+    top: bool = False
     lr_top: float = 2e-4
+    # regularisers for unseen phrasing: drop this fraction of (non-[CLS]) token states from the attention
+    # pooling of each training utterance, and smooth the class-head targets
+    token_dropout: float = 0.0
+    label_smoothing: float = 0.0
 
 
 def context(ex: dict[str, Any]) -> tuple[int, int, Optional[str], Optional[str]]:
@@ -131,15 +137,15 @@ class Featurized:
                 "set": st, "items": its}
 
 
-def _losses(out: dict[str, torch.Tensor], b: dict[str, Any]) -> torch.Tensor:
-    ce = nn.functional.cross_entropy
+def _losses(out: dict[str, torch.Tensor], b: dict[str, Any], label_smoothing: float = 0.0) -> torch.Tensor:
+    ce = nn.functional.cross_entropy  # pointers: no smoothing (padded slots are masked with -1e4)
     its = b["items"]
     total = torch.zeros(())
     for k in CLASS_HEADS:
         rows = [j for j, it in enumerate(its) if k in it["lab"] and (k != "hmag" or it["hist_op"] != "new")]
         if rows:
             y = torch.tensor([its[j]["lab"][k] for j in rows])
-            total = total + ce(out[k][rows], y)
+            total = total + ce(out[k][rows], y, label_smoothing=label_smoothing)
     for k in ("g_obj", "g_tgt", "p_obj", "p_tgt"):
         rows = [j for j, it in enumerate(its) if k in it["ptr"]]
         if rows:
@@ -222,8 +228,13 @@ def train(cfg: TrainConfig, out_dir: str, log: Callable[[str], None] = print, en
         te = time.time()
         for s in range(0, len(perm), cfg.batch):
             b = tr.batch(perm[s:s + cfg.batch])
-            out = net(b["tok"], b["mask"], b["mode"], b["hist"], b["obj_vec"], b["obj_feat"], b["obj_mask"])
-            loss = _losses(out, b)
+            mask = b["mask"]
+            if cfg.token_dropout > 0:
+                drop = (torch.rand(mask.shape, generator=g) < cfg.token_dropout) & mask
+                drop[:, 0] = False  # keep [CLS], so no utterance loses every token
+                mask = mask & ~drop
+            out = net(b["tok"], mask, b["mode"], b["hist"], b["obj_vec"], b["obj_feat"], b["obj_mask"])
+            loss = _losses(out, b, cfg.label_smoothing)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(params, 1.0)

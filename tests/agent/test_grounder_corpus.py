@@ -37,8 +37,18 @@ def test_corpus_covers_the_issue():
     assert any(ch.isdigit() for e in ex for ch in e["utterance"])
 
 
+def _all_pools():
+    for v in vars(corpus).values():
+        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], list):
+            yield v
+        elif isinstance(v, dict):
+            yield from (p for p in v.values() if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], list))
+
+
 def test_heldout_phrases_never_in_training_pools():
-    for pool in [corpus.SMALL_PRE, corpus.RETARGET_OBJ, corpus.MOVE_TASK, corpus.REVERSE, *corpus.SCALE_PHR.values()]:
+    pools = list(_all_pools())
+    assert len(pools) > 40
+    for pool in pools:
         core, extra = pool
         held = {p for i, p in enumerate(extra) if i % 4 == 3}
         train = set(core) | {p for i, p in enumerate(extra) if i % 4 != 3}
@@ -56,3 +66,27 @@ def test_cases_follow_the_contract():
         assert set(c) == {"id", "scene", "task", "plan", "step", "history", "utterance", "expect"}
         assert c["expect"], c
         json.dumps(c)
+
+
+def test_compound_modifiers_are_consistent():
+    """An unmodified direction after a modified clause always shares the modifier ("a bit lower and to the left")."""
+    import random
+
+    rng = random.Random(5)
+    for _ in range(400):
+        text, lab, info = corpus.compound_clause(rng, "train")
+        parts = info.get("parts")
+        if not parts:
+            continue
+        i1, i2 = parts
+        if i1["mag"] in ("s", "l") and i2["axis"] in ("x", "y", "z") and not i2["numbers"] and not i2.get("verb"):
+            assert lab[i2["axis"]][1] != "m", (text, lab)  # never the bare-direction medium
+
+
+def test_noise_keeps_numbers_and_drops_nothing_essential():
+    import random
+
+    rng = random.Random(1)
+    for _ in range(300):
+        t = corpus.asr_noise(rng, "move it 3 cm to the left a bit", 3)
+        assert "3 cm" in t and "  " not in t and t.strip() == t

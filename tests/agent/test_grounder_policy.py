@@ -108,3 +108,10 @@ def test_never_mutates_and_bad_input_is_refused():
         shipped_policy().ground(scene_rgby(), "", pl, 5, [], [], "left")
     with pytest.raises(PolicyError, match="there is no pink bowl"):
         shipped_policy().ground(scene_rgby(), "", [call("pick", object="red block"), call("place", target="pink bowl")], 1, [], [], "left")
+
+
+def test_several_numbers_go_to_the_axes_they_were_said_with():
+    g, pl = ground("5 mm up and 2 cm to the left")
+    assert delta(g, pl, 1, "z") == pytest.approx(0.005, abs=1e-6) and delta(g, pl, 1, "y") == pytest.approx(0.02, abs=1e-6)
+    g, pl = ground("one centimeter lower and three centimeters further away")
+    assert delta(g, pl, 1, "z") == pytest.approx(-0.01, abs=1e-6) and delta(g, pl, 1, "x") == pytest.approx(0.03, abs=1e-6)

@@ -1,69 +1,12 @@
-"""Fixtures for the memory tests: synthetic episodes in the shared episode format (memory.episodes)."""
+"""Fixtures for the memory tests (helpers to build episodes are in memtest_helpers.py)."""
 from __future__ import annotations
 
-import copy
-import itertools
 import os
-from typing import Any, Optional
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-_ids = itertools.count(1)
-
-
-def obj(name: str, kind: str, color: str, size: float, pos=(0.5, 0.0, 0.02)) -> dict[str, Any]:
-    return {"name": name, "kind": kind, "color": color, "size": size, "position": list(pos), "yaw": 0.0, "mass": 0.1,
-            "friction": 0.9, "height": size if kind == "block" else 0.06}
-
-
-def scene(*objects: dict[str, Any], quirks: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
-    """A Scene.to_dict()-shaped scene, quirks included (distillation must not read them)."""
-    return {"seed": None, "objects": list(objects), "quirks": quirks or []}
-
-
-def pick(o: str, **kw: Any) -> dict[str, Any]:
-    args = {"object": o, "offset": [0.0, 0.0, 0.0], "yaw": 0.0, "speed": 1.0, "force": 20.0, "height": 0.1}
-    args.update(kw)
-    return {"skill": "pick", "args": args}
-
-
-def place(t: str, **kw: Any) -> dict[str, Any]:
-    args = {"target": t, "offset": [0.0, 0.0, 0.0], "yaw": 0.0, "speed": 1.0, "height": 0.1}
-    args.update(kw)
-    return {"skill": "place", "args": args}
-
-
-def episode(task: str, scn: dict[str, Any], base: list, final: list, corrections: Optional[list] = None,
-            success: Optional[bool] = True, knowledge_used: Optional[list] = None, initial: Optional[list] = None,
-            id: Optional[str] = None) -> dict[str, Any]:
-    """An episode record in the shared format, with steps filled from the final plan."""
-    status = {True: "success", False: "failure", None: "running"}[success]
-    return {
-        "id": id or f"ep{next(_ids):04d}",
-        "task": task,
-        "scene": copy.deepcopy(scn),
-        "policy": "test",
-        "knowledge_used": knowledge_used or [],
-        "base_plan": copy.deepcopy(base),
-        "initial_plan": copy.deepcopy(initial if initial is not None else base),
-        "final_plan": copy.deepcopy(final),
-        "success": success,
-        "status": status,
-        "steps": [{"index": i, "call": c, "outcome": {"skill": c["skill"], "success": True}, "t": 1.0 + i}
-                  for i, c in enumerate(final)],
-        "corrections": corrections or [],
-        "started": 1000.0,
-        "ended": 1010.0 if success is not None else None,
-        "frames": [],
-    }
-
-
-def corr(utterance: str, step: int, before=None, after=None) -> dict[str, Any]:
-    return {"utterance": utterance, "step": step, "level": "skill", "before": before or [], "after": after or [],
-            "changes": [], "parsed": {}, "t": 1005.0, "during_motion": False}
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """agent.knowledge.apply_knowledge: distilled knowledge applied to new scenes, within its scope only."""
 from __future__ import annotations
 
-from conftest import episode, obj, pick, place, scene
+from memtest_helpers import episode, obj, pick, place, scene
 
 from agent.knowledge import apply_knowledge, apply_knowledge_detailed, matching_steps
 from memory.distill import distill_episode

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import episode, obj, pick, place, scene
+from memtest_helpers import episode, obj, pick, place, scene
 
 from agent.cli import main
 

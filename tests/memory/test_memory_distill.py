@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import corr, episode, obj, pick, place, scene
+from memtest_helpers import corr, episode, obj, pick, place, scene
 
 from memory.distill import align_steps, distill_episode, is_negative_feedback, net_changes
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import corr, episode, obj, pick, place, scene
+from memtest_helpers import corr, episode, obj, pick, place, scene
 
 from agent.knowledge import apply_knowledge
 from memory.kb import EntryNotFound, ImportFormatError, KBError

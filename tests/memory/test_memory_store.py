@@ -52,8 +52,9 @@ def test_vector_index_kinds_search_remove_and_roundtrip(kind, tmp_path):
 
 def test_auto_kind_follows_size():
     cfg = IndexConfig(exact_max=1000)
-    assert cfg.choose(999) == "flat" and cfg.choose(1000) == "hnsw"
-    assert VectorIndex(32, IndexConfig(exact_max=1000)).build(np.arange(1200), _vecs(1200)).kind == "hnsw"
+    assert cfg.choose(999) == "flat" and cfg.choose(1000) == "ivf"
+    assert IndexConfig(exact_max=1000, large_kind="hnsw").choose(1000) == "hnsw"
+    assert VectorIndex(32, IndexConfig(exact_max=1000)).build(np.arange(1200), _vecs(1200)).kind == "ivf"
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "empty"])
@@ -159,14 +160,16 @@ def test_two_processes_write_at_once(tmp_path):
         assert hits[0]["id"] == mine[5]
 
 
-def test_kb_switches_to_hnsw_above_the_exact_limit(tmp_path):
+@pytest.mark.parametrize("large", ["ivf", "hnsw"])
+def test_kb_switches_index_kind_above_the_exact_limit(large, tmp_path):
     from memory.embed import HashingEmbedder
 
-    with KnowledgeBase(tmp_path / "kb", embedder=HashingEmbedder(), index_config=IndexConfig(exact_max=50)) as kb:
+    cfg = IndexConfig(exact_max=50, large_kind=large)
+    with KnowledgeBase(tmp_path / "kb", embedder=HashingEmbedder(), index_config=cfg) as kb:
         for i in range(40):
             kb.add(_entry(i), merge=False)
         assert kb.check()["text_index"] == "flat"
         for i in range(40, 80):
             kb.add(_entry(i), merge=False)
-        assert kb.check()["text_index"] == "hnsw"
+        assert kb.check()["text_index"] == large
         assert kb.search("entry number 66: pick with force x1.5", k=1)[0]["text"].startswith("entry number 66")

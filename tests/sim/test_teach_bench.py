@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -9,11 +10,19 @@ from agent.policy import PolicyError
 from sim.teach_bench import SUMMARY_KEYS, TeachBenchConfig, comparison_table
 
 
+# A checkpoint other than the shipped one (agent/checkpoints/embedded) can be named for this test.
+CHECKPOINT = os.environ.get("ROBOCORRECT_TEST_CHECKPOINT")
+
+
+def _policy_args() -> list[str]:
+    return ["--policy-arg", f"checkpoint={CHECKPOINT}"] if CHECKPOINT else []
+
+
 def _policy_or_skip() -> None:
     from agent.factory import make_policy
 
     try:
-        make_policy("embedded")
+        make_policy("embedded", **({"checkpoint": CHECKPOINT} if CHECKPOINT else {}))
     except (PolicyError, FileNotFoundError) as e:  # no trained checkpoint in this checkout yet
         pytest.skip(f"embedded policy unavailable: {e}")
 
@@ -23,7 +32,7 @@ def test_tiny_run_prints_the_json_keys(tmp_path, capsys):
     from agent.cli import main
 
     rc = main(["bench", "teach", "--rounds", "1", "--tasks", "2", "--seed", "0", "--memory", "both",
-               "--out", str(tmp_path / "out"), "--json"])
+               "--out", str(tmp_path / "out"), "--json", *_policy_args()])
     assert rc == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
     res = json.loads(lines[-1])
