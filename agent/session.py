@@ -799,21 +799,23 @@ class TeachingSession:
         touched = {ch.get("arg") for e in entries for ch in (e.get("effect") or {}).get("changes", [])}
         keep = [e for e in self.knowledge if e.get("id") not in ids]
         contract = self.scene_contract()
-        without = self._apply_knowledge(self.base_plan, contract, keep)[0]
-        ref_call = next((c for c in without if _key(c) == _key(call)), None)
+        # the step as planned before any knowledge (the base plan's, or the skill's defaults for a step that
+        # was retargeted since), with the remaining knowledge applied in the context of the current plan
+        untuned = next((c for c in self.base_plan if _key(c) == _key(call)), None) or validate_call(
+            {"skill": call["skill"], "args": {k: v for k, v in call["args"].items() if k in ("object", "target")}}, contract)
+        ref_call = self._apply_knowledge(self.plan[:ref] + [untuned] + self.plan[ref + 1:], contract, keep)[0][ref]
         new = copy.deepcopy(self.plan)
-        if ref_call is not None:
-            for a in touched:
-                if a in ref_call["args"]:
-                    new[ref]["args"][a] = copy.deepcopy(ref_call["args"][a])
+        for a in touched:
+            if a in ref_call["args"]:
+                new[ref]["args"][a] = copy.deepcopy(ref_call["args"][a])
         self.knowledge = keep
         for k in list(self._knowledge_by_key):
             self._knowledge_by_key[k] = [e for e in self._knowledge_by_key[k] if e.get("id") not in ids]
         action = "none"
+        notes = [f"weakened #{i} '{e.get('text')}'" for i, e in zip(ids, entries)]
         if new != self.plan:
             self._push_change(before, self.cursor, text)
             action = self._apply_new_plan(new, ref, during, rewind=False)
-            notes = [f"weakened #{i} '{e.get('text')}'" for i, e in zip(ids, entries)]
         r = self._result(text, "dont_again", "skill" if new != before else "none", ref, before, action, during, t0=t0,
                          parsed={"weakened": ids})
         r.changes = notes + r.changes

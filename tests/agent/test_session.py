@@ -191,3 +191,28 @@ def test_dont_do_that_again_weakens_the_knowledge_applied_to_the_step(world, pol
         assert rec["corrections"] == []  # weakened here once; kb.ingest must not weaken it again
         assert rec["utterances"][0]["utterance"] == "don't do that again"
         assert rec["final_plan"][0]["args"]["force"] == pytest.approx(20.0)
+
+
+def test_retarget_drops_the_old_objects_tuning_and_takes_the_new_ones_knowledge(world, policy, log, tmp_path: Path) -> None:
+    """Knowledge learned for the red block must not ride along onto the blue block after "no, the blue one"."""
+    from memory.kb import KnowledgeBase
+
+    with KnowledgeBase(tmp_path / "kb") as kb:
+        kb.add({"text": "the red block is slippery: force x1.5", "scope": "skill", "confidence": 0.8,
+                "effect": {"skill": "pick", "changes": [{"arg": "force", "op": "scale", "value": 1.5}]},
+                "conditions": {"skill": "pick", "object_color": "red", "object_kind": "block"}})
+        blue = kb.add({"text": "the blue block: pick 1 cm lower", "scope": "skill", "confidence": 0.8,
+                       "effect": {"skill": "pick", "changes": [{"arg": "offset", "op": "add", "value": [0, 0, -0.01]}]},
+                       "conditions": {"skill": "pick", "object_color": "blue", "object_kind": "block"}})
+        s = TeachingSession.for_sim(world, policy, kb=kb, log=log, config=SessionConfig(frames=False, learn=False))
+        s.start(TASK, table())
+        assert s.plan[0]["args"]["force"] == pytest.approx(30.0)
+        r = s.correct("no, the blue block")
+        assert r.level == "plan" and s.plan[0]["args"]["object"] == "blue block"
+        assert s.plan[0]["args"]["force"] == pytest.approx(20.0)
+        assert s.plan[0]["args"]["offset"] == pytest.approx([0.0, 0.0, -0.01])
+        # "don't do that again" on the retargeted step now finds the blue block's entry
+        r = s.correct("don't do that again")
+        assert r.parsed["weakened"] == [blue]
+        assert s.plan[0]["args"]["offset"] == pytest.approx([0.0, 0.0, 0.0])
+        assert s.plan[0]["args"]["force"] == pytest.approx(20.0)
