@@ -1,0 +1,69 @@
+"""End to end in the simulator: a quirk taught once by correction is remembered (FAISS knowledge base),
+so a fresh episode in a new scene with the same kind of quirk succeeds with zero corrections, while a
+control episode outside the knowledge's scope is left alone.
+
+Real parts throughout: the PyBullet Panda, the embedded policy, the episode log and the knowledge base
+with MiniLM text embeddings.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.channel import Cue, ScriptedChannel
+from agent.policy import PolicyError
+from agent.session import SessionConfig, TeachingSession
+from memory.episodes import EpisodeLog
+from sim.quirks import add_quirk
+from sim.scene import BOWL_HEIGHT, Scene, SceneObject
+
+
+def small_block_scene(color: str, block_xy: tuple[float, float], bowl: str, bowl_xy: tuple[float, float]) -> Scene:
+    return Scene(objects=[
+        SceneObject(f"small {color} block", "block", color, 0.03, (*block_xy, 0.015)),
+        SceneObject("red block", "block", "red", 0.04, (0.62, 0.25, 0.02)),
+        SceneObject(f"{bowl} bowl", "bowl", bowl, 0.16, (*bowl_xy, BOWL_HEIGHT / 2), mass=0.3),
+    ])
+
+
+@pytest.fixture(scope="module")
+def policy():
+    from agent.factory import make_policy
+
+    try:
+        return make_policy("embedded")
+    except PolicyError as e:
+        pytest.skip(f"embedded policy not available: {e}")
+
+
+def test_taught_quirk_needs_no_correction_next_time_and_stays_in_scope(policy, tmp_path: Path) -> None:
+    from memory.kb import KnowledgeBase
+    from sim.world import SimWorld
+
+    first = add_quirk(small_block_scene("blue", (0.45, -0.12), "green", (0.55, 0.12)), "small_grasp", "small blue block")
+    world = SimWorld(first)
+    cfg = SessionConfig(frames=False)
+    try:
+        with EpisodeLog(tmp_path / "episodes") as log, KnowledgeBase(tmp_path / "kb") as kb:
+            # Episode 1: the default grasp misses the small block; "lower" after the failure fixes it.
+            s = TeachingSession.for_sim(world, policy, kb=kb, log=log, config=cfg)
+            ch = ScriptedChannel([Cue("lower", at="after_step", step=0, failed=True), Cue("done", at="idle")])
+            one = s.run_episode("put the small blue block in the green bowl", ch, scene=first)
+            assert one.success is True and one.corrections >= 1
+            assert kb.list(), "the successful episode was distilled into knowledge"
+
+            # Episode 2: another small block, another colour, bowl and position: no correction is needed.
+            second = add_quirk(small_block_scene("yellow", (0.5, 0.15), "purple", (0.5, -0.15)), "small_grasp", "small yellow block")
+            s = TeachingSession.for_sim(world, policy, kb=kb, log=log, config=cfg)
+            two = s.run_episode("put the small yellow block in the purple bowl", ScriptedChannel([Cue("done", at="idle")]), scene=second)
+            assert s.knowledge_notes, "knowledge about small blocks was applied before the robot moved"
+            assert s.initial_plan[0]["args"]["offset"][2] < s.base_plan[0]["args"]["offset"][2]
+            assert two.success is True and two.corrections == 0
+
+            # Control: a medium block is outside the knowledge's scope; its pick is left as planned.
+            s = TeachingSession.for_sim(world, policy, kb=kb, log=None, config=SessionConfig(frames=False, learn=False))
+            s.start("put the red block in the purple bowl", second)
+            assert s.initial_plan == s.base_plan and not s.knowledge_notes
+    finally:
+        world.close()
