@@ -285,12 +285,12 @@ def _in_workspace(robot: Robot, p: tuple[float, float, float]) -> bool:
 
 
 def describe_offset(dx: float, dy: float) -> str:
-    """'3.0 cm left and 1.2 cm further' style description of an xy offset (base frame, m)."""
+    """'3.0 cm left and 1.2 cm forward' style description of an xy offset (base frame, m), read with "... of X"."""
     parts = []
     if abs(dy) >= 0.005:
         parts.append(f"{100 * abs(dy):.1f} cm {'left' if dy > 0 else 'right'}")
     if abs(dx) >= 0.005:
-        parts.append(f"{100 * abs(dx):.1f} cm {'further' if dx > 0 else 'closer'}")
+        parts.append(f"{100 * abs(dx):.1f} cm {'forward' if dx > 0 else 'back'}")
     return " and ".join(parts)
 
 

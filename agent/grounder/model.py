@@ -47,6 +47,7 @@ class Encoder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         p = path or minilm_path()
         self.tokenizer = AutoTokenizer.from_pretrained(p, local_files_only=True)
         self.model = AutoModel.from_pretrained(p, local_files_only=True).eval()
