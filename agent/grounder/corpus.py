@@ -154,11 +154,11 @@ _more(DIR_CMP["-x"], ["even closer", "closer in toward me", "back some more", "m
 _more(DIR_CMP["+z"], ["even higher", "up some more", "further upward", "more upward", "up further", "more up high", "even further up"])
 _more(DIR_CMP["-z"], ["even lower", "down some more", "further downward", "more downward", "down further", "more down low", "even further down"])
 _more(OFF_VERB, ["can you move it", "could you move", "let's go", "you need to go", "it needs to go", "try going", "bring the gripper",
-                 "position it", "move your hand", "take it", "go a bit", "move over", "push it", "pull it", "carry it", "reposition it",
+                 "position it", "move your hand", "take it", "move over", "push it", "pull it", "carry it", "reposition it",
                  "just move", "now go", "you should go", "I need it", "put the gripper", "make it go", "let's move it", "shift over"])
 _more(SMALL_PRE, ["only a little", "just a little", "a tiny little bit", "a fraction", "a hint", "a whisker", "a smidgen", "a notch",
                   "a shade", "a pinch", "minimally", "very slightly", "ever so little", "a wee", "a little tiny bit", "a small amount",
-                  "teeny bit", "some small amount", "only slightly", "a tiny amount", "lightly", "tiny bit", "little bit"])
+                  "teeny bit", "some small amount", "only slightly", "a tiny amount", "tiny bit", "little bit"])
 _more(SMALL_POST, ["only a little", "just slightly", "a notch", "a smidgen", "a whisker", "a hint", "very slightly", "a small amount",
                    "a tiny amount", "ever so slightly", "a little more", "but only a bit", "a little tiny bit", "a pinch",
                    "not much", "a shade", "only slightly"])
@@ -175,7 +175,7 @@ _more(YAW_DIR["+"], ["ccw", "counterclockwize", "anticlockwize", "counter clock 
 _more(YAW_DIR["-"], ["cw", "clockwize", "the way the clock goes", "in a clockwise direction", "clockwise way", "clockwise please",
                      "with the clock", "clock-wise"])
 _more(YAW_VERB, ["swivel", "swivel it", "pivot it", "turn your hand", "rotate your wrist", "give it a twist", "twist the gripper",
-                 "rotate the end effector", "spin the wrist", "turn the wrist", "can you rotate", "rotate a bit", "yaw it", "turn"])
+                 "rotate the end effector", "spin the wrist", "turn the wrist", "can you rotate", "yaw it", "turn"])
 _more(SCALE_PHR[("speed", "-m")], ["slow", "go slow", "slowly", "more slowly please", "ease up", "don't rush", "take your time",
                                    "not so quick", "less fast", "slower speed", "reduce your speed", "cut the speed", "you're going too fast",
                                    "that's too fast", "tone down the speed", "drop the speed"])
@@ -249,7 +249,7 @@ _more(CONNECT, [" then ", ", then ", " and uh ", " plus ", ", um, ", ", and also
 _more(PREFIX, ["right so", "all right", "alright so", "okay right", "and", "so yeah", "sorry", "ah", "let's see", "I think", "I'd say",
                "maybe", "can you", "could you", "try to", "right okay", "now then", "mm", "uh so", "yes but", "okay um", "right then",
                "alright then", "hmm okay"])
-_more(SUFFIX, ["right now", "real quick", "yeah", "go ahead", "would you", "quickly", "if that's alright", "then", "okay?", "cool",
+_more(SUFFIX, ["right now", "yeah", "go ahead", "would you", "if that's alright", "then", "okay?", "cool",
                "thanks a lot", "straight away", "at once", "immediately", "for now", "all right", "there you go", "buddy"])
 
 HOMOPHONES = {

@@ -41,7 +41,8 @@ class TrainConfig:
     top: bool = False
     lr_top: float = 2e-4
     # regularisers for unseen phrasing: drop this fraction of (non-[CLS]) token states from the attention
-    # pooling of each training utterance, and smooth the class-head targets
+    # pooling of each training utterance, and smooth the class-head targets. Off by default: with 0.1 / 0.05 the
+    # generated held-out sets scored 0.81 / 0.83 / 0.79 against 0.79 / 0.84 / 0.82 without (plan accuracy was higher: 0.99 vs 0.97)
     token_dropout: float = 0.0
     label_smoothing: float = 0.0
 
@@ -246,7 +247,10 @@ def train(cfg: TrainConfig, out_dir: str, log: Callable[[str], None] = print, en
         log(f"epoch {ep + 1}/{cfg.epochs}: loss {tot / max(1, n):.4f}  held-out exact ground {metrics['exact_ground']:.3f} "
             f"plan {metrics['exact_plan']:.3f}  ({time.time() - te:.0f} s)")
     net.eval()
-    meta = {"train": asdict(cfg), "heldout_label_metrics": {k: round(v, 4) for k, v in metrics.items()},
+    d = TrainConfig()
+    flags = "".join(f" --{k.replace('_', '-')} {getattr(cfg, k)}" for k in ("n_ground", "n_plan", "epochs", "token_dropout", "label_smoothing")
+                    if getattr(cfg, k) != getattr(d, k))
+    meta = {"command": f"robocorrect train --seed {cfg.seed}{flags} --out {out_dir}", "train": asdict(cfg), "heldout_label_metrics": {k: round(v, 4) for k, v in metrics.items()},
             "train_seconds": round(time.time() - t0, 1)}
     save_checkpoint(net, out_dir, meta)
     log(f"saved {out_dir} in {time.time() - t0:.0f} s total")
