@@ -32,11 +32,10 @@ import math
 import re
 from typing import Any, Iterable, Optional, Sequence
 
+from sim.scene import block_size_word
 from skills.schema import NAMED_SPOTS, SKILLS
 
 DEFAULT_MIN_CONFIDENCE = 0.3
-# Block edge lengths (m) per size word; mirrors sim.scene.BLOCK_SIZES (kept here to avoid importing the simulator).
-BLOCK_SIZE_WORDS = {"small": 0.03, "medium": 0.04, "large": 0.05}
 OBJECT_KEYS = ("name", "kind", "color", "size")
 CONDITION_ROLES = ("object", "target", "held")
 KNOWN_CONDITIONS = {"skill", "task_type"} | {f"{r}_{k}" for r in CONDITION_ROLES for k in OBJECT_KEYS}
@@ -46,8 +45,7 @@ def size_word(obj: dict[str, Any]) -> Optional[str]:
     """'small' / 'medium' / 'large' for a block by nearest edge length; None for other kinds."""
     if obj.get("kind") != "block" or obj.get("size") is None:
         return None
-    s = float(obj["size"])
-    return min(BLOCK_SIZE_WORDS, key=lambda w: abs(BLOCK_SIZE_WORDS[w] - s))
+    return block_size_word(obj["size"])
 
 
 def scene_objects(scene: Any) -> list[dict[str, Any]]:

@@ -195,6 +195,11 @@ class Scene:
         return cls.from_dict(d)
 
 
+def block_size_word(size: float) -> str:
+    """The size word ('small', 'medium', 'large') of a block with edge ``size`` (m): the nearest of :data:`BLOCK_SIZES`."""
+    return min(BLOCK_SIZES, key=lambda w: abs(BLOCK_SIZES[w] - float(size)))
+
+
 def object_name(color: str, kind: str, size_word: str = "medium") -> str:
     """Canonical object names: 'red block', 'small blue block', 'large red block', 'green bowl', 'gray tray'."""
     return f"{color} {kind}" if size_word == "medium" else f"{size_word} {color} {kind}"

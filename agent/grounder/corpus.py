@@ -24,7 +24,7 @@ import math
 import random
 from typing import Any, Optional
 
-from sim.scene import BLOCK_SIZES, SceneError, SceneObject, object_name, random_scene
+from sim.scene import BLOCK_SIZES, SceneError, SceneObject, block_size_word, object_name, random_scene
 
 from .labels import OFFSET_M, SCALE_RATIO, YAW_RAD
 
@@ -520,9 +520,7 @@ KIND_SYN = {"block": ["block", "cube"], "bowl": ["bowl"], "tray": ["tray"]}
 
 
 def size_word(o: dict[str, Any]) -> str:
-    if o["kind"] != "block":
-        return "medium"
-    return min(BLOCK_SIZES, key=lambda k: abs(BLOCK_SIZES[k] - o["size"]))
+    return block_size_word(o["size"]) if o["kind"] == "block" else "medium"
 
 
 def make_scene(rng: random.Random, n_blocks: Optional[int] = None, n_bowls: Optional[int] = None,

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sim.scene import COLORS, KINDS
+from sim.scene import COLORS, KINDS, block_size_word
 
 from .labels import CLASS_HEADS, POINTER_SLOTS
 
@@ -93,10 +93,7 @@ class Encoder:
 
 
 def size_word(o: dict[str, Any]) -> str:
-    if o.get("kind") != "block":
-        return "medium"
-    s = float(o.get("size", 0.04))
-    return "small" if s < 0.035 else ("large" if s > 0.045 else "medium")
+    return block_size_word(o.get("size", 0.04)) if o.get("kind") == "block" else "medium"
 
 
 def object_features(objs: Sequence[dict[str, Any]], plan: Sequence[dict[str, Any]] | None = None,
