@@ -62,6 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - only robocorrect's own errors are turned into a message
+        if not _is_user_error(e):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+PACKAGES = ("agent", "skills", "memory", "sim", "hardware")
+
+
+def _is_user_error(e: BaseException) -> bool:
+    """Errors robocorrect raises on purpose (unknown policy, unsafe argument, corrupt file, ...) carry a
+    message meant for the user; they are defined in robocorrect's own packages. Anything else is a bug
+    and keeps its traceback."""
+    return type(e).__module__.split(".")[0] in PACKAGES
 
 
 if __name__ == "__main__":

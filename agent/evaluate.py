@@ -99,6 +99,7 @@ def run_ground(args: argparse.Namespace) -> int:
     rows, lat = [], []
     levels: dict[str, int] = {}
     questions = errors = 0
+    first_error = ""
     for c in cases:
         t0 = time.perf_counter()
         try:
@@ -115,14 +116,17 @@ def run_ground(args: argparse.Namespace) -> int:
             ms = (time.perf_counter() - t0) * 1000
             row = {"id": c.get("id"), "level": "none", "plan": c.get("plan", []), "latency_ms": round(ms, 2), "error": str(e)}
             errors += 1
+            first_error = first_error or f"{c.get('id')}: {e}"
         lat.append(ms)
         levels[row["level"]] = levels.get(row["level"], 0) + 1
         rows.append(row)
     _write(args.out, rows)
     print(f"{len(rows)} cases -> {args.out}")
     print("levels: " + ", ".join(f"{k} {v}" for k, v in sorted(levels.items())) + f"; questions {questions}; errors {errors}")
+    if first_error:
+        print(f"first error: {first_error}")
     print(latency_line(lat))
-    return 0
+    return 1 if rows and errors == len(rows) else 0
 
 
 def plans_match(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> list[str]:
