@@ -37,7 +37,7 @@ from typing import Any, Callable, Optional, Sequence
 from agent.channel import Channel, PollContext
 from agent.policy import Grounding, Policy, PolicyError
 from skills.base import Outcome, SkillControl
-from skills.schema import NAMED_SPOTS, SkillArgError, diff_plans, validate_call, validate_plan
+from skills.schema import NAMED_SPOTS, SKILLS, SkillArgError, diff_plans, validate_call, validate_plan
 
 # --- session words (handled before any model runs) ----------------------------------------------
 _STOP = re.compile(r"^(stop|halt|freeze|wait|hold on|hold it|whoa|emergency stop|stop stop)( (it|now|right now|there|moving|please))*$")
@@ -191,8 +191,6 @@ def _first_diff(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> Opt
 
 def describe_call(call: dict[str, Any]) -> str:
     """'pick the red block (offset z -1.5 cm, force 30 N)': the call in words, non-default args shown."""
-    from skills.schema import SKILLS
-
     a = call.get("args", {})
     who = a.get("object") or a.get("target")
     head = f"{call['skill']} the {who}" if who and who not in NAMED_SPOTS else f"{call['skill']} {who or ''}".strip()
