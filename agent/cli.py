@@ -19,9 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kb": ("memory.kb_cli", "list, show, search, forget, export and import knowledge"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
-    "skills": ("skills.bench", "default pick-and-place on random scenes: success rate and real-time factor"),
-    "memory": ("memory.bench", "knowledge-base retrieval latency and recall at scale"),
-    "teach": ("sim.teach_bench", "simulated user teaches over rounds, memory on and off"),
+    "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
+    "memory": ("agent.bench.memory", "knowledge-base retrieval latency and recall at scale"),
+    "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
 }
 
 

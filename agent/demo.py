@@ -35,7 +35,7 @@ def demo_scene(seed: int = 0) -> Any:
     positions by ±1 cm."""
     import random
 
-    from sim.scene import BOWL_HEIGHT, Quirk, Scene, SceneObject
+    from hardware.scene import BOWL_HEIGHT, Quirk, Scene, SceneObject
 
     rng = random.Random(seed)
 

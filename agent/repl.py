@@ -29,7 +29,7 @@ between tasks:      scene · new [SEED] · episodes · help · quit"""
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default=None, help="start with this task (then keep reading corrections)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random table (default 0)")
-    parser.add_argument("--scene", default=None, help="a scene JSON file (sim.scene.Scene) instead of a random table")
+    parser.add_argument("--scene", default=None, help="a scene JSON file (hardware.scene.Scene) instead of a random table")
     parser.add_argument("--gui", action="store_true", help="open the PyBullet window")
     parser.add_argument("--policy", default="embedded", help="policy name for agent.factory.make_policy (default embedded)")
     parser.add_argument("--kb", default=None, help="knowledge base folder (memory on); 'none' for no memory (default: none)")
@@ -61,7 +61,7 @@ class _UI:
         self.c.print("[dim]frame: x forward (away from the robot), y to its left; 'left' means the robot's left[/dim]")
 
     def plan(self, plan: list[dict[str, Any]], title: str = "plan") -> None:
-        from agent.session import describe_call
+        from skills.schema import describe_call
 
         self.c.print(f"[bold]{title}[/bold]")
         for i, call in enumerate(plan):
@@ -111,7 +111,8 @@ class _UI:
 
 
 def _make_scene(args: argparse.Namespace, seed: int) -> Any:
-    from sim.scene import Scene, random_scene
+    from hardware.scene import Scene
+    from sim.scene import random_scene
 
     if args.scene:
         return Scene.load(args.scene)
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
     from agent.factory import make_policy
     from agent.session import SessionConfig, SessionError, TeachingSession, classify
     from memory.episodes import EpisodeLog
-    from sim.scene import SceneError
+    from hardware.scene import SceneError
     from sim.world import SimWorld, WorldConfig
 
     if args.rate is not None and args.rate <= 0:

@@ -7,7 +7,7 @@ object, and every UI learns what happened from structured :class:`SessionEvent` 
 Flow (frames and units: ``shared/spec/corrections.md``; metres, radians, newtons, base frame):
 
 1. :meth:`TeachingSession.start` — task in, plan out: ``policy.plan`` (without knowledge: ``base_plan``),
-   then knowledge retrieved from the knowledge base and applied (``agent.knowledge.apply_knowledge``, the
+   then knowledge retrieved from the knowledge base and applied (``memory.knowledge.apply_knowledge``, the
    same for every policy: ``initial_plan``); both go to the episode log. The knowledge is also given to
    ``policy.ground`` with every correction.
 2. :meth:`TeachingSession.step` — runs the next skill call through ``skills.library.run_skill``; the
@@ -37,7 +37,7 @@ from typing import Any, Callable, Optional, Sequence
 from agent.channel import Channel, PollContext
 from agent.policy import Grounding, Policy, PolicyError
 from skills.base import Outcome, SkillControl
-from skills.schema import NAMED_SPOTS, SKILLS, SkillArgError, diff_plans, validate_call, validate_plan
+from skills.schema import NAMED_SPOTS, SKILLS, SkillArgError, describe_call, diff_plans, validate_call, validate_plan
 
 # --- session words (handled before any model runs) ----------------------------------------------
 _STOP = re.compile(r"^(stop|halt|freeze|wait|hold on|hold it|whoa|emergency stop|stop stop)( (it|now|right now|there|moving|please))*$")
@@ -187,34 +187,6 @@ def _first_diff(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> Opt
         if x != y:
             return i
     return None if len(a) == len(b) else min(len(a), len(b))
-
-
-def describe_call(call: dict[str, Any]) -> str:
-    """'pick the red block (offset z -1.5 cm, force 30 N)': the call in words, non-default args shown."""
-    a = call.get("args", {})
-    who = a.get("object") or a.get("target")
-    head = f"{call['skill']} the {who}" if who and who not in NAMED_SPOTS else f"{call['skill']} {who or ''}".strip()
-    spec = SKILLS.get(call["skill"])
-    defaults = spec.defaults() if spec else {}
-    extra = []
-    for k, v in a.items():
-        if k in ("object", "target") or v is None or v == defaults.get(k):
-            continue
-        if k == "offset":
-            parts = [f"{ax} {100 * c:+.1f}" for ax, c in zip("xyz", v) if abs(c) > 1e-6]
-            if parts:
-                extra.append("offset " + " ".join(parts) + " cm")
-        elif k == "yaw":
-            extra.append(f"yaw {math.degrees(v):+.0f}°")
-        elif k == "force":
-            extra.append(f"force {v:g} N")
-        elif k == "height":
-            extra.append(f"height {100 * v:.1f} cm")
-        elif isinstance(v, float):
-            extra.append(f"{k} {v:g}")
-        else:
-            extra.append(f"{k} {v}")
-    return head + (f" ({', '.join(extra)})" if extra else "")
 
 
 class TeachingSession:
@@ -373,14 +345,14 @@ class TeachingSession:
         """``(new plan, notes, {step index: ids of the entries that changed it})``."""
         if not knowledge:
             return copy.deepcopy(plan), [], {}
-        from agent.knowledge import apply_knowledge_detailed
+        from memory.knowledge import apply_knowledge_detailed
 
         new, notes, applied = apply_knowledge_detailed(copy.deepcopy(plan), contract, knowledge, task=self.task or None)
         return validate_plan(new, contract), list(notes), dict(applied)
 
     def start(self, task: str, scene: Any = None, episode_id: str | None = None,
               plan: Optional[list[dict[str, Any]]] = None) -> list[dict[str, Any]]:
-        """Plan ``task`` in ``scene`` (a ``sim.scene.Scene``; the world is reset to it when it can be) and
+        """Plan ``task`` in ``scene`` (a ``hardware.scene.Scene``; the world is reset to it when it can be) and
         open the episode log record. Returns the initial plan (knowledge applied).
 
         ``plan``: use this base plan instead of asking the policy (replaying an evaluation case or a
@@ -397,7 +369,7 @@ class TeachingSession:
             self.world.reset(scene)
         self.scene = scene if scene is not None else getattr(self.world, "scene", None)
         if self.scene is None:
-            raise SessionError("the session needs a scene (sim.scene.Scene) to describe the world to the policy")
+            raise SessionError("the session needs a scene (hardware.scene.Scene) to describe the world to the policy")
         if plan is None and self.policy is None:
             raise SessionError("this session has no policy: give start() a plan")
         self.task = task.strip()
@@ -406,7 +378,7 @@ class TeachingSession:
         knowledge = self._retrieve(contract, None, images)
         try:
             # The policy plans without knowledge (base_plan); knowledge is then applied here, deterministically
-            # and the same way for every policy (agent.knowledge.apply_knowledge), giving the initial plan.
+            # and the same way for every policy (memory.knowledge.apply_knowledge), giving the initial plan.
             base = self.policy.plan(contract, self.task, ()) if plan is None else copy.deepcopy(plan)
             base = validate_plan(base, contract)
         except (PolicyError, SkillArgError) as e:

@@ -1,9 +1,7 @@
 """Build a robot by kind, importing its implementation (PyBullet, a vendor SDK) only when asked for.
 
-``make_robot("sim", **cfg)``: a :class:`sim.panda.SimPanda`. A simulated arm lives inside its
-:class:`sim.world.SimWorld`, so this builds the world (``scene=`` an optional :class:`sim.scene.Scene`,
-other keywords are :class:`hardware.base.RobotConfig` fields) and returns ``world.robot``; the world is
-``robot.world``.
+Vendor arms only: the simulated arm lives in a higher layer (``sim/``) and is built by
+:func:`agent.robots.make_robot`, which adds the ``"sim"`` kind and delegates the rest here.
 
 ``make_robot("xarm", **cfg)``: a :class:`hardware.xarm.XArmRobot`; keywords are
 :class:`hardware.xarm.XArmConfig` fields (``ip=...``), plus ``api=`` to inject an SDK stand-in (tests).
@@ -15,22 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from hardware.base import Robot, RobotConfig
+from hardware.base import Robot
 
-ROBOT_KINDS = ("sim", "xarm")
+ROBOT_KINDS = ("xarm",)
 
 
-def make_robot(kind: str = "sim", **cfg: Any) -> Robot:
-    """A robot of ``kind`` ('sim' or 'xarm') configured with ``cfg``; ValueError for an unknown kind or field."""
-    if kind == "sim":
-        from sim.world import SimWorld, WorldConfig  # heavy: PyBullet
-
-        scene = cfg.pop("scene", None)
-        try:
-            robot_cfg = RobotConfig(**cfg)
-        except TypeError as e:
-            raise ValueError(f"bad sim robot setting: {e}") from None
-        return SimWorld(scene, WorldConfig(robot=robot_cfg)).robot
+def make_robot(kind: str, **cfg: Any) -> Robot:
+    """A vendor robot of ``kind`` ('xarm') configured with ``cfg``; ValueError for an unknown kind or field."""
     if kind == "xarm":
         from hardware.xarm import XArmConfig, XArmRobot
 

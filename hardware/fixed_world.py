@@ -1,5 +1,5 @@
 """A :class:`hardware.base.World` for a real arm without perception: object poses come from a
-:class:`sim.scene.Scene` file that the user measured (``Scene.load(path)``), and are updated by bookkeeping.
+:class:`hardware.scene.Scene` file that the user measured (``Scene.load(path)``), and are updated by bookkeeping.
 
 Frames and units (``shared/spec/corrections.md``): robot base frame, x forward, y left, z up, table top at
 z = 0; metres, radians. ``SceneObject.position`` is the bounding-box centre, ``height`` its z extent.
@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from hardware.base import Robot, World
-from sim.scene import Scene, SceneObject
+from hardware.scene import FLOOR_T, Scene, SceneObject
 
-CONTAINER_FLOOR = 0.008  # bowl / tray floor thickness assumed when an object is released into one (m)
 
 
 class StaticWorld(World):
@@ -146,7 +145,7 @@ class StaticWorld(World):
             if math.hypot(x - ox, y - oy) > other.size / 2:
                 continue
             bottom = oz - other.height / 2
-            support = bottom + CONTAINER_FLOOR if other.is_container else bottom + other.height
+            support = bottom + FLOOR_T if other.is_container else bottom + other.height
             rest = max(rest, support)
         self._pose[name] = ((x, y, rest + o.height / 2), yaw)
         self._grasped = None

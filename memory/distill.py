@@ -24,7 +24,7 @@ import re
 import time
 from typing import Any, Optional, Sequence
 
-from agent.knowledge import describe_change, object_props, scene_objects
+from memory.knowledge import describe_change, object_props, scene_objects
 from skills.schema import SKILLS
 
 # Changes smaller than these are noise, not knowledge (the contract's "stays as it was" tolerances).
@@ -246,7 +246,7 @@ def verdict(entry: dict[str, Any], episode: dict[str, Any], tol: float = 0.35) -
     with the entry's value: same direction within ``tol`` relative -> confirmed; zero or opposite -> contradicted;
     same direction, different size -> None (a merge with the newly distilled value handles it).
     """
-    from agent.knowledge import matching_steps
+    from memory.knowledge import matching_steps
 
     if not is_success(episode):
         return None

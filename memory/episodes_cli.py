@@ -33,7 +33,7 @@ def _when(t: float | None) -> str:
 
 
 def _fmt_plan(plan: list[dict[str, Any]]) -> str:
-    from agent.session import describe_call
+    from skills.schema import describe_call
 
     return "\n".join(f"    {i}. {describe_call(c)}" for i, c in enumerate(plan)) or "    (empty)"
 

@@ -12,7 +12,7 @@ Index files carry the generation and entry count they were built from plus a che
 teaching session — detects a stale or corrupt index and reloads or rebuilds it from SQLite. A process killed in
 the middle of writing leaves the last committed state readable.
 
-Entries (:class:`Entry`) are what policies receive (``Entry.to_dict()``); ``agent.knowledge.apply_knowledge``
+Entries (:class:`Entry`) are what policies receive (``Entry.to_dict()``); ``memory.knowledge.apply_knowledge``
 applies them. There is at most one entry per set of conditions (skill + object/target properties): a repeat
 merges into it, and per argument the newer value wins.
 """
@@ -32,7 +32,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from agent.knowledge import KNOWN_CONDITIONS, conditions_match, matches_scene, matching_steps, scene_objects, step_roles
+from memory.knowledge import KNOWN_CONDITIONS, conditions_match, matches_scene, matching_steps, scene_objects, step_roles
 from memory.index import IndexConfig, IndexCorrupt, IndexStale, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Entry:
 
     ``effect``: ``{"skill": "pick", "changes": [{"arg": "offset", "op": "add", "value": [0, 0, -0.015]}, ...]}``
     (offset m, yaw rad, height m as ``add``; speed, force ratios as ``scale``), or ``{"plan_op": ...}``.
-    ``conditions``: when it applies (keys in ``agent.knowledge``), e.g. ``{"skill": "pick", "object_kind":
+    ``conditions``: when it applies (keys in ``memory.knowledge``), e.g. ``{"skill": "pick", "object_kind":
     "block", "object_size": "small"}``. ``confidence`` 0..1. ``sources``: episode ids. ``created`` /
     ``updated``: unix seconds. ``basis``: why this scope was chosen ('size', 'color', 'target', 'name', 'held',
     'manual'). ``subject``: the object it was learned on. ``stats``: times applied / confirmed / contradicted /

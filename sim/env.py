@@ -21,7 +21,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sim.scene import Scene, random_scene
+from hardware.scene import Scene
+from sim.scene import random_scene
 from sim.world import SimWorld, WorldConfig
 
 

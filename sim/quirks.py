@@ -1,4 +1,4 @@
-"""Realising :class:`sim.scene.Quirk` data physically, and checking whether skill arguments satisfy a quirk.
+"""Realising :class:`hardware.scene.Quirk` data physically, and checking whether skill arguments satisfy a quirk.
 
 ``add_quirk(scene, kind, object_name, rng)`` returns a new scene with the quirk recorded (``Quirk.params``)
 *and* the physical change that makes the default skill arguments fail (mass, friction, geometry,
@@ -29,7 +29,8 @@ import math
 import random
 from typing import Any
 
-from sim.scene import Quirk, Scene, SceneError, SceneObject
+from hardware.scene import FLOOR_T, WALL_T, Quirk, Scene, SceneError, SceneObject
+from skills.schema import SKILLS
 from skills.library import FINGERTIP_BELOW_TCP, GRASP_DEPTH, HOME_TCP
 
 QUIRK_KINDS = ("small_grasp", "slippery", "heavy", "tall_neighbor", "offcenter_drop", "placement_pref")
@@ -150,8 +151,6 @@ def insert_boxes(scene: Scene | None, o: SceneObject) -> list[tuple[float, float
     q = next((q for q in scene.quirks_for(o.name) if q.kind == "offcenter_drop"), None)
     if q is None:
         return []
-    from sim.world import FLOOR_T, WALL_T
-
     dx, dy = q.params["offset"]
     ang = math.atan2(dy, dx) - o.yaw  # pocket direction in the container frame
     u = (math.cos(ang), math.sin(ang))
@@ -182,8 +181,6 @@ def insert_boxes(scene: Scene | None, o: SceneObject) -> list[tuple[float, float
 def quirk_satisfied(quirk: Quirk, skill: str, args: dict[str, Any]) -> bool:
     """Whether one skill call (``skill`` with ``args``; defaults from ``skills.schema`` where missing) gets past
     ``quirk``. Calls the quirk does not concern return True."""
-    from skills.schema import SKILLS
-
     a = {**SKILLS[skill].defaults(), **args} if skill in SKILLS else dict(args)
     k, p = quirk.kind, quirk.params
     if k in ("small_grasp", "slippery", "heavy", "tall_neighbor"):

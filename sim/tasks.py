@@ -32,19 +32,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from sim.scene import (
-    BLOCK_SIZES,
-    BOWL_DIAMETER,
-    BOWL_HEIGHT,
-    TRAY_HEIGHT,
-    TRAY_SIZE,
-    WORKSPACE_X,
-    WORKSPACE_Y,
-    Scene,
-    SceneError,
-    SceneObject,
-    object_name,
-)
+from hardware.scene import BLOCK_SIZES, BOWL_DIAMETER, BOWL_HEIGHT, TRAY_HEIGHT, TRAY_SIZE, Scene, SceneError, SceneObject, object_name
+from sim.scene import WORKSPACE_X, WORKSPACE_Y
 
 QUIRK_KINDS = ("small_grasp", "slippery", "heavy", "offcenter_drop", "placement_pref")
 # Extra distance (m) between a block and a bowl / tray: a low grasp next to a bowl's rim hits it with the hand.

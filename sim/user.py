@@ -1,6 +1,6 @@
 """A simulated person who teaches the robot by talking, for the teaching benchmark.
 
-The user knows what the policy never sees: the scene's hidden :class:`sim.scene.Quirk` list (what each
+The user knows what the policy never sees: the scene's hidden :class:`hardware.scene.Quirk` list (what each
 skill call needs to work, or what the user prefers) and the true goal of the task. Like a person it says
 ONE short correction at a time, in words drawn from a phrase bank file (``--phrases``).
 
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from sim.scene import Quirk, Scene
+from hardware.scene import Quirk, Scene
 
 DEFAULT_PHRASES = Path(__file__).with_name("phrases") / "default.json"
 DIRECTIONS = ("+x", "-x", "+y", "-y", "+z", "-z")

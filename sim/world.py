@@ -1,4 +1,4 @@
-"""A PyBullet tabletop built from a :class:`sim.scene.Scene`: bodies by name, world queries, cameras.
+"""A PyBullet tabletop built from a :class:`hardware.scene.Scene`: bodies by name, world queries, cameras.
 
 Frames and units (``shared/spec/corrections.md``): robot base frame at the origin, x forward, y left,
 z up; the table top is the plane z = 0. Metres, radians, seconds, newtons, kilograms.
@@ -26,12 +26,12 @@ import pybullet_data
 from pybullet_utils import bullet_client
 
 from hardware.base import RobotConfig, World
-from sim.scene import COLORS, Scene, SceneError, SceneObject
+from hardware.scene import COLORS, FLOOR_T, WALL_T, Scene, SceneError, SceneObject
+from sim.panda import SimPanda
+from sim.quirks import bevel_of, insert_boxes
 
 TABLE_NAME = "table"
 ROBOT_NAME = "robot"
-WALL_T = 0.008  # container wall thickness (m)
-FLOOR_T = 0.008  # container floor thickness (m)
 BOWL_SEGMENTS = 12  # PyBullet compounds hold at most 16 child shapes
 
 
@@ -116,8 +116,6 @@ class SimWorld(World):
         self.table_id = -1
         self.time_s = 0.0
         self.physics_steps = 0
-        from sim.panda import SimPanda  # local import: panda needs the world class defined
-
         self.robot = SimPanda(self, self.config.robot)
         self.load(scene if scene is not None else Scene(objects=[]))
 
@@ -166,8 +164,6 @@ class SimWorld(World):
         orn = c.getQuaternionFromEuler([0, 0, o.yaw])
         inner = (0.0, 0.0)
         if o.kind == "block":
-            from sim.quirks import bevel_of
-
             bevel = bevel_of(self.scene, o.name)
             if bevel is not None:
                 verts = _bevelled_box_vertices(o.size, o.height, bevel[0], bevel[1])
@@ -232,8 +228,6 @@ class SimWorld(World):
         body = c.createMultiBody(0.0, col, vis, basePosition=o.position, baseOrientation=orn)
         c.changeVisualShape(body, -1, rgbaColor=rgba)
         c.changeDynamics(body, -1, lateralFriction=o.friction, restitution=0.0, spinningFriction=0.001)
-        from sim.quirks import insert_boxes
-
         boxes = insert_boxes(self.scene, o)
         if boxes:  # offcenter_drop: a fixed insert inside the container, a separate static body named like it
             types, half, radii, lengths, pos, orns = [], [], [], [], [], []

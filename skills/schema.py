@@ -86,7 +86,7 @@ SKILLS: dict[str, SkillSpec] = {
 
 
 def _names(scene: Any) -> list[str]:
-    """Object names from a :class:`sim.scene.Scene`, a contract scene dict, or a list of names."""
+    """Object names from a :class:`hardware.scene.Scene`, a contract scene dict, or a list of names."""
     if scene is None:
         return []
     if hasattr(scene, "names"):
@@ -203,3 +203,31 @@ def _describe(call: dict[str, Any]) -> str:
 
 def clone_plan(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return copy.deepcopy(plan)
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    """'pick the red block (offset z -1.5 cm, force 30 N)': the call in words, non-default args shown."""
+    a = call.get("args", {})
+    who = a.get("object") or a.get("target")
+    head = f"{call['skill']} the {who}" if who and who not in NAMED_SPOTS else f"{call['skill']} {who or ''}".strip()
+    spec = SKILLS.get(call["skill"])
+    defaults = spec.defaults() if spec else {}
+    extra = []
+    for k, v in a.items():
+        if k in ("object", "target") or v is None or v == defaults.get(k):
+            continue
+        if k == "offset":
+            parts = [f"{ax} {100 * c:+.1f}" for ax, c in zip("xyz", v) if abs(c) > 1e-6]
+            if parts:
+                extra.append("offset " + " ".join(parts) + " cm")
+        elif k == "yaw":
+            extra.append(f"yaw {math.degrees(v):+.0f}°")
+        elif k == "force":
+            extra.append(f"force {v:g} N")
+        elif k == "height":
+            extra.append(f"height {100 * v:.1f} cm")
+        elif isinstance(v, float):
+            extra.append(f"{k} {v:g}")
+        else:
+            extra.append(f"{k} {v}")
+    return head + (f" ({', '.join(extra)})" if extra else "")

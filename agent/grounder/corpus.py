@@ -24,7 +24,8 @@ import math
 import random
 from typing import Any, Optional
 
-from sim.scene import BLOCK_SIZES, SceneError, SceneObject, block_size_word, object_name, random_scene
+from hardware.scene import BLOCK_SIZES, SceneError, SceneObject, block_size_word, object_name
+from sim.scene import random_scene
 
 from .labels import OFFSET_M, SCALE_RATIO, YAW_RAD
 

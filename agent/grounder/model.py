@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sim.scene import COLORS, KINDS, block_size_word
+from hardware.scene import COLORS, KINDS, block_size_word
 
 from .labels import CLASS_HEADS, POINTER_SLOTS
 

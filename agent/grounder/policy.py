@@ -9,7 +9,7 @@ know what they refer to, and :mod:`agent.grounder.apply` writes the new plan, va
 
 ``plan``: the same network in planning mode: task type (move / all-to / sort / pick-only), object and
 target pointers, per-object set membership for "all red blocks"; knowledge is applied afterwards
-(``agent.knowledge.apply_knowledge``, when installed).
+(``memory.knowledge.apply_knowledge``, when installed).
 """
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ class EmbeddedPolicy(Policy):
             raise PolicyError(f"could not make a valid plan for {task!r}: {e}") from None
         if knowledge:
             try:
-                from agent.knowledge import apply_knowledge
+                from memory.knowledge import apply_knowledge
             except ImportError:
                 return plan
             plan, _notes = apply_knowledge(plan, scene, knowledge)

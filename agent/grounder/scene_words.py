@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from sim.scene import COLORS
+from hardware.scene import COLORS
 
 from .numbers import tokens
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim.scene import Scene, SceneObject
+from hardware.scene import Scene, SceneObject
 from skills.schema import NAMED_SPOTS, SKILLS, SkillArgError, clone_plan, diff_plans, validate_call, validate_plan
 
 SCENE = {

@@ -14,7 +14,7 @@ from agent.channel import Cue, ScriptedChannel
 from agent.policy import PolicyError
 from agent.session import SessionConfig, SessionError, TeachingSession, classify
 from memory.episodes import EpisodeLog
-from sim.scene import BOWL_HEIGHT, Scene, SceneObject
+from hardware.scene import BOWL_HEIGHT, Scene, SceneObject
 
 TASK = "put the red block in the green bowl"
 

@@ -18,7 +18,7 @@ sys.path.insert(0, {root!r})
 from agent.channel import ScriptedChannel
 from agent.session import SessionConfig, TeachingSession
 from memory.episodes import EpisodeLog
-from sim.scene import BOWL_HEIGHT, Scene, SceneObject
+from hardware.scene import BOWL_HEIGHT, Scene, SceneObject
 from sim.world import SimWorld
 
 scene = Scene(objects=[SceneObject("red block", "block", "red", 0.04, (0.46, -0.1, 0.02)),

@@ -16,7 +16,7 @@ from agent.policy import PolicyError
 from agent.session import SessionConfig, TeachingSession
 from memory.episodes import EpisodeLog
 from sim.quirks import add_quirk
-from sim.scene import BOWL_HEIGHT, Scene, SceneObject
+from hardware.scene import BOWL_HEIGHT, Scene, SceneObject
 
 
 def small_block_scene(color: str, block_xy: tuple[float, float], bowl: str, bowl_xy: tuple[float, float]) -> Scene:

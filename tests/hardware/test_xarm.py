@@ -12,11 +12,11 @@ import types
 import pytest
 
 from hardware.base import RobotError
-from hardware.factory import make_robot
+from agent.robots import make_robot
 from hardware.fixed_world import StaticWorld
 from hardware.xarm import (XArmConfig, XArmRobot, force_to_gripper_speed, from_arm_pose, to_arm_pose, units_to_width,
                            width_to_units)
-from sim.scene import Scene, SceneError, SceneObject
+from hardware.scene import Scene, SceneError, SceneObject
 from skills.base import SkillControl
 from skills.library import run_skill
 

@@ -1,9 +1,9 @@
-"""agent.knowledge.apply_knowledge: distilled knowledge applied to new scenes, within its scope only."""
+"""memory.knowledge.apply_knowledge: distilled knowledge applied to new scenes, within its scope only."""
 from __future__ import annotations
 
 from memtest_helpers import episode, obj, pick, place, scene
 
-from agent.knowledge import apply_knowledge, apply_knowledge_detailed, matching_steps
+from memory.knowledge import apply_knowledge, apply_knowledge_detailed, matching_steps
 from memory.distill import distill_episode
 
 BOWL = obj("green bowl", "bowl", "green", 0.16, (0.6, -0.1, 0.03))
@@ -78,7 +78,8 @@ def test_place_preference_on_target_and_named_spot():
 
 
 def test_works_with_real_scene_objects_and_random_scenes():
-    from sim.scene import Quirk, Scene, SceneObject, random_scene
+    from hardware.scene import Quirk, Scene, SceneObject
+    from sim.scene import random_scene
 
     s1 = Scene([SceneObject("small green block", "block", "green", 0.03, (0.5, 0.0, 0.015)),
                 SceneObject("red bowl", "bowl", "red", 0.16, (0.6, 0.15, 0.03))],

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from memtest_helpers import corr, episode, obj, pick, place, scene
 
-from agent.knowledge import apply_knowledge
+from memory.knowledge import apply_knowledge
 from memory.kb import EntryNotFound, ImportFormatError, KBError
 
 BOWL = obj("green bowl", "bowl", "green", 0.16, (0.6, -0.1, 0.03))

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from sim.quirks import add_quirk, fixing_args, plan_satisfies, quirk_satisfied
-from sim.scene import Quirk, Scene, SceneError, SceneObject
+from hardware.scene import Quirk, Scene, SceneError, SceneObject
 from sim.world import SimWorld
 from skills.library import run_plan
 

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.scene import Scene, SceneError, SceneObject, random_scene
+from hardware.scene import Scene, SceneError, SceneObject
+from sim.scene import random_scene
 from sim.world import FrameRecorder, SimWorld, save_strip
 from skills.base import SkillControl
 from skills.library import run_plan, run_skill

@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 
-from sim.scene import Scene
+from hardware.scene import Scene
 from sim.tasks import QUIRK_KINDS, QuirkRules, TaskGenerator, round_recipes
-from sim.teach_metrics import TaskResult, correction_applied, out_of_scope_changes, plan_changes, round_stats
+from agent.bench.teach_metrics import TaskResult, correction_applied, out_of_scope_changes, plan_changes, round_stats
 from sim.user import Utterance
 
 

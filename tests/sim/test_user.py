@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scene import Quirk, Scene, SceneObject
+from hardware.scene import Quirk, Scene, SceneObject
 from sim.user import (
     DEFAULT_PHRASES,
     PhraseBank,

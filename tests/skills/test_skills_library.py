@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from sim.scene import Scene, SceneObject
+from hardware.scene import Scene, SceneObject
 from sim.world import SimWorld
 from skills.base import SkillControl
 from skills.library import run_plan, run_skill

@@ -32,7 +32,7 @@ import math
 import re
 from typing import Any, Iterable, Optional, Sequence
 
-from sim.scene import block_size_word
+from hardware.scene import block_size_word
 from skills.schema import NAMED_SPOTS, SKILLS
 
 DEFAULT_MIN_CONFIDENCE = 0.3

@@ -1,4 +1,4 @@
-"""Scoring for the teaching benchmark (``sim.teach_bench``): per-task results, per-round figures, checks.
+"""Scoring for the teaching benchmark (``agent.bench.teach``): per-task results, per-round figures, checks.
 
 Pure functions on plans (``shared/spec/corrections.md``: offsets in metres, base frame x forward, y left, z up)
 so they are cheap to test without a simulator.

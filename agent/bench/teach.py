@@ -1,7 +1,7 @@
 """``robocorrect bench teach``: a simulated user teaches the robot over rounds of tasks, memory off and on.
 
 Each round is a list of pick-and-place tasks (``sim.tasks``) in fresh scenes whose objects carry hidden quirks
-(``sim.scene.Quirk``). Each task is one episode of a real :class:`agent.session.TeachingSession` on a PyBullet
+(``hardware.scene.Quirk``). Each task is one episode of a real :class:`agent.session.TeachingSession` on a PyBullet
 :class:`sim.world.SimWorld` with the chosen policy; the simulated user (``sim.user``) speaks through the
 session's channel:
 
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from sim.tasks import QUIRK_KINDS, Task, TaskGenerator
-from sim.teach_metrics import TaskResult, correction_applied, out_of_scope_changes, round_stats
+from agent.bench.teach_metrics import TaskResult, correction_applied, out_of_scope_changes, round_stats
 from sim.user import PhraseBank, SimulatedUser, Utterance, UserConfig
 
 MEMORY_SETTINGS = ("on", "off", "both")
@@ -381,7 +381,7 @@ def run_teach_bench(cfg: TeachBenchConfig, say: Callable[[str], None] = print) -
     out.mkdir(parents=True, exist_ok=True)
     log_dir = Path(cfg.log) if cfg.log else out / f"episodes-{time.strftime('%Y%m%d-%H%M%S')}"
     from memory.episodes import EpisodeLog
-    from sim.scene import Scene
+    from hardware.scene import Scene
     from sim.world import SimWorld
 
     gen = TaskGenerator(cfg.seed, kinds=cfg.kinds)

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from agent.policy import PolicyError
-from sim.teach_bench import SUMMARY_KEYS, TeachBenchConfig, comparison_table
+from agent.bench.teach import SUMMARY_KEYS, TeachBenchConfig, comparison_table
 
 
 # A checkpoint other than the shipped one (agent/checkpoints/embedded) can be named for this test.
