@@ -8,6 +8,8 @@ import argparse
 import importlib
 import sys
 
+from hardware.errors import RobocorrectError, UsageError
+
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("agent.demo", "run a scripted teaching session headless, end to end, and save what the camera saw"),
@@ -51,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Errors robocorrect raises on purpose (:class:`hardware.errors.RobocorrectError`)
+    print one ``error: ...`` line on stderr and exit 2 for usage (:class:`hardware.errors.UsageError`),
+    1 otherwise; argparse's own usage errors exit 2 too. Anything else is a bug and keeps its traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     run = getattr(args, "_run", None)
@@ -62,21 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - only robocorrect's own errors are turned into a message
-        if not _is_user_error(e):
-            raise
+    except RobocorrectError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
-
-
-PACKAGES = ("agent", "skills", "memory", "sim", "hardware")
-
-
-def _is_user_error(e: BaseException) -> bool:
-    """Errors robocorrect raises on purpose (unknown policy, unsafe argument, corrupt file, ...) carry a
-    message meant for the user; they are defined in robocorrect's own packages. Anything else is a bug
-    and keeps its traceback."""
-    return type(e).__module__.split(".")[0] in PACKAGES
+        return 2 if isinstance(e, UsageError) else 1
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
+from hardware.errors import RobocorrectError
 
 LEVELS = ("skill", "plan", "stop", "none")
 
 
-class PolicyError(RuntimeError):
+class PolicyError(RobocorrectError, RuntimeError):
     """A policy could not produce a valid answer (malformed or unsafe model output, missing model)."""
 
 

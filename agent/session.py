@@ -38,6 +38,7 @@ from agent.channel import Channel, PollContext
 from agent.policy import Grounding, Policy, PolicyError
 from skills.base import Outcome, SkillControl
 from skills.schema import NAMED_SPOTS, SKILLS, SkillArgError, describe_call, diff_plans, validate_call, validate_plan
+from hardware.errors import RobocorrectError
 
 # --- session words (handled before any model runs) ----------------------------------------------
 _STOP = re.compile(r"^(stop|halt|freeze|wait|hold on|hold it|whoa|emergency stop|stop stop)( (it|now|right now|there|moving|please))*$")
@@ -67,7 +68,7 @@ def classify(text: str) -> str:
     return "correction"
 
 
-class SessionError(RuntimeError):
+class SessionError(RobocorrectError, RuntimeError):
     """A session used out of order (step before start, step after finish); the message says what to do."""
 
 

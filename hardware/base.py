@@ -18,6 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+from hardware.errors import RobocorrectError
 
 
 @dataclass
@@ -55,7 +56,7 @@ class RobotConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class RobotError(RuntimeError):
+class RobotError(RobocorrectError, RuntimeError):
     """The robot refused or failed a command (not connected, out of workspace, driver error)."""
 
 

@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from hardware.errors import RobocorrectError
 
 KINDS = ("block", "bowl", "tray")
 CONTAINER_KINDS = ("bowl", "tray")
@@ -41,7 +42,7 @@ TRAY_SIZE = 0.24
 TRAY_HEIGHT = 0.02
 WALL_T = 0.008  # container (bowl, tray) wall thickness (m)
 FLOOR_T = 0.008  # container floor thickness (m)
-class SceneError(ValueError):
+class SceneError(RobocorrectError, ValueError):
     """A scene file or scene description that cannot be used; the message says why."""
 
 

@@ -18,9 +18,10 @@ from abc import ABC, abstractmethod
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from hardware.errors import RobocorrectError
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(RobocorrectError, RuntimeError):
     """The embedding model cannot be loaded or used; the message says what is missing."""
 
 

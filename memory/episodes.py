@@ -25,12 +25,13 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterable, Optional
+from hardware.errors import RobocorrectError
 
 STATUSES = ("running", "success", "failure", "aborted")
 DB_NAME = "episodes.db"
 
 
-class EpisodeLogError(RuntimeError):
+class EpisodeLogError(RobocorrectError, RuntimeError):
     """An episode that does not exist, or a log folder that cannot be used; the message says which."""
 
 

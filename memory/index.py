@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import numpy as np
+from hardware.errors import RobocorrectError
 
 MAGIC = b"RCVIDX1\n"
 KINDS = ("auto", "flat", "hnsw", "ivf")
 
 
-class IndexError_(RuntimeError):
+class IndexError_(RobocorrectError, RuntimeError):
     """Base class of index file problems."""
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from memory.knowledge import KNOWN_CONDITIONS, conditions_match, matches_scene, matching_steps, scene_objects, step_roles
 from memory.index import IndexConfig, IndexCorrupt, IndexStale, VectorIndex
+from hardware.errors import RobocorrectError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ NEGATIVE_FACTOR = 0.3  # confidence *= factor on "don't do that again"
 PERSIST_MAX = 200_000  # above this many entries, index files are written on flush()/close() only
 
 
-class KBError(RuntimeError):
+class KBError(RobocorrectError, RuntimeError):
     """A knowledge-base operation that cannot be done; nothing was changed. The message says why."""
 
 

@@ -16,9 +16,10 @@ from abc import ABC, abstractmethod
 from typing import Optional
 
 import numpy as np
+from hardware.errors import RobocorrectError
 
 
-class VisualError(ValueError):
+class VisualError(RobocorrectError, ValueError):
     """An image or mask that cannot be encoded; the message says why."""
 
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from hardware.scene import Quirk, Scene
+from hardware.errors import RobocorrectError
 
 DEFAULT_PHRASES = Path(__file__).with_name("phrases") / "default.json"
 DIRECTIONS = ("+x", "-x", "+y", "-y", "+z", "-z")
@@ -60,7 +61,7 @@ NOT_COUNTED = ("confirm",)
 ARG_DEFAULTS = {"offset": [0.0, 0.0, 0.0], "yaw": 0.0, "speed": 1.0, "force": 20.0, "height": 0.1}
 
 
-class PhraseBankError(ValueError):
+class PhraseBankError(RobocorrectError, ValueError):
     """A phrase bank file that cannot be used; the message names the file and the faulty key."""
 
 

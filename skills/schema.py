@@ -15,9 +15,10 @@ import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
+from hardware.errors import RobocorrectError
 
 
-class SkillArgError(ValueError):
+class SkillArgError(RobocorrectError, ValueError):
     """A skill call that must not run; the message names the skill, the argument and the allowed range."""
 
 
