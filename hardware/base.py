@@ -90,8 +90,15 @@ class Robot(ABC):
     def home(self) -> None:
         """Move to the home configuration at once (simulation) or with a safe slow motion (real arm)."""
 
+    def hold(self) -> None:
+        """Keep the arm where it is now: make the current measured pose the set-point.
+
+        Called when a skill is stopped mid-motion. Default: servo to the current state once."""
+        st = self.state()
+        self.servo(st.tcp_position, st.tcp_yaw)
+
     def close(self) -> None:  # noqa: B027 - optional hook
-        """Release the connection to the arm or simulator."""
+        """Release the connection to the arm or simulator; a second call does nothing."""
 
 
 class World(ABC):
@@ -114,5 +121,48 @@ class World(ABC):
         """'block', 'bowl', 'tray', ..."""
 
     def held(self) -> str | None:
-        """Name of the object between the fingers, if known."""
+        """Name of the object between the fingers and lifted off its support, if known. Default: None."""
+        return None
+
+    def grasped(self) -> str | None:
+        """Name of the block between the fingers, lifted or not. Default: :meth:`held`."""
+        return self.held()
+
+    def tilt(self, name: str) -> float:
+        """Angle (rad) of object ``name``'s up axis from vertical. Default: 0 (upright; no way to tell)."""
+        return 0.0
+
+    def is_in(self, a: str, b: str) -> bool:
+        """Whether object ``a`` rests inside container ``b`` (not held). Default: centre of ``a`` within
+        ``b``'s footprint (half its x/y extents) and ``a`` not held."""
+        if a == b or self.held() == a:
+            return False
+        (ax, ay, _), _ = self.pose(a)
+        (bx, by, _), _ = self.pose(b)
+        dx, dy, _ = self.dims(b)
+        return abs(ax - bx) <= dx / 2 and abs(ay - by) <= dy / 2
+
+    def is_on(self, a: str, b: str) -> bool:
+        """Whether object ``a`` rests on ``b`` (an object, or ``"table"``), not held. Default: for
+        ``"table"``, ``a`` is not held and its bottom is within 1 cm of z = 0; for an object, ``a``'s centre
+        is over ``b``'s footprint and ``a``'s bottom within 1 cm of ``b``'s top."""
+        if a == b or self.held() == a:
+            return False
+        (ax, ay, az), _ = self.pose(a)
+        bottom = az - self.dims(a)[2] / 2
+        if b == "table":
+            return bottom < 0.01
+        (bx, by, bz), _ = self.pose(b)
+        dx, dy, dz = self.dims(b)
+        return abs(ax - bx) <= dx / 2 and abs(ay - by) <= dy / 2 and abs(bottom - (bz + dz / 2)) < 0.01
+
+    def render(self, camera: str = "scene", width: int | None = None, height: int | None = None) -> dict[str, Any] | None:
+        """Pixels from ``camera``: ``{"rgb": (H, W, 3) uint8, ...}`` (``depth`` in m and ``seg`` where known).
+        Default: None (this world has no camera); callers then record no frames."""
+        return None
+
+    def object_crop(self, name: str, size: int = 64, margin: float = 0.25, width: int = 320, height: int = 240,
+                    frame: dict[str, Any] | None = None) -> Any | None:
+        """RGB crop (``size`` x ``size`` x 3 uint8) of object ``name`` as the scene camera sees it, from
+        ``frame`` (a :meth:`render` result) when given. Default: None (no camera)."""
         return None

@@ -98,8 +98,7 @@ class _Executor:
         return [x, y, z, yaw]
 
     def _tilt(self, n: str) -> float:
-        f = getattr(self.world, "tilt", None)
-        return float(f(n)) if f else 0.0
+        return float(self.world.tilt(n))
 
     @property
     def speed(self) -> float:
@@ -267,8 +266,7 @@ def _held(world: World) -> str | None:
 
 
 def _grasped(world: World) -> str | None:
-    f = getattr(world, "grasped", None)
-    return f() if f else world.held()
+    return world.grasped()
 
 
 def _check_semantics(skill: str, args: dict[str, Any], world: World) -> None:
@@ -406,18 +404,15 @@ def _place(ex: _Executor) -> Outcome:
 
 
 def _is_in(world: World, a: str, b: str) -> bool:
-    f = getattr(world, "is_in", None)
-    return bool(f(a, b)) if f else False
+    return bool(world.is_in(a, b))
 
 
 def _is_on(world: World, a: str, b: str) -> bool:
-    f = getattr(world, "is_on", None)
-    return bool(f(a, b)) if f else False
+    return bool(world.is_on(a, b))
 
 
 def _on_table(world: World, a: str) -> bool:
-    f = getattr(world, "is_on", None)
-    return bool(f(a, "table")) if f else True
+    return bool(world.is_on(a, "table"))
 
 
 def _push(ex: _Executor) -> Outcome:
@@ -549,9 +544,7 @@ def run_skill(call: dict[str, Any], robot: Robot, world: World, control: SkillCo
     except _Stopped:
         st = robot.state()
         robot.servo(st.tcp_position, st.tcp_yaw)
-        hold = getattr(robot, "hold", None)
-        if hold is not None:
-            hold()
+        robot.hold()
         return ex.outcome(False, "stopped", "stopped", stopped=True)
 
 
