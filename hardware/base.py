@@ -16,7 +16,7 @@ between any two ticks; this is what online corrections use.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 from hardware.errors import RobocorrectError
 
@@ -53,7 +53,11 @@ class RobotConfig:
     workspace_max: tuple[float, float, float] = (0.8, 0.45, 0.55)
     gripper_max_width: float = 0.08
     gripper_max_force: float = 100.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    home_tcp: tuple[float, float, float] = (0.35, 0.0, 0.35)  # TCP position at home (m, base frame)
+    # Hand geometry (defaults: the Franka Panda hand); skills aim grasps and keep clearances with it.
+    fingertip_below_tcp: float = 0.011  # the fingertips reach this far below the TCP (m)
+    hand_half_width: float = 0.105  # the hand reaches this far from the TCP along the finger axis (m)
+    hand_above_tcp: float = 0.035  # the hand's underside is this far above the TCP (m)
 
 
 class RobotError(RobocorrectError, RuntimeError):
@@ -123,6 +127,10 @@ class World(ABC):
     def held(self) -> str | None:
         """Name of the object between the fingers and lifted off its support, if known. Default: None."""
         return None
+
+    def top_z(self, name: str) -> float:
+        """Height (m, base frame) of object ``name``'s top. Default: centre z plus half its height."""
+        return self.pose(name)[0][2] + self.dims(name)[2] / 2
 
     def grasped(self) -> str | None:
         """Name of the block between the fingers, lifted or not. Default: :meth:`held`."""

@@ -23,7 +23,7 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
-from hardware.base import Robot, World
+from hardware.base import Robot, RobotConfig, World
 from hardware.scene import FLOOR_T, Scene, SceneObject
 
 
@@ -32,12 +32,13 @@ class StaticWorld(World):
     """Object poses from a measured scene; ``robot`` (optional) supplies the gripper opening and TCP pose."""
 
     def __init__(self, scene: Scene | str | Path, robot: Optional[Robot] = None, width_tol: float = 0.012,
-                 grasp_radius: float = 0.03, fingertip_below_tcp: float = 0.011, lift_min: float = 0.01) -> None:
+                 grasp_radius: float = 0.03, fingertip_below_tcp: Optional[float] = None, lift_min: float = 0.01) -> None:
         self.scene = Scene.load(scene) if isinstance(scene, (str, Path)) else copy.deepcopy(scene)
         self.robot = robot
         self.width_tol = width_tol
         self.grasp_radius = grasp_radius
-        self.fingertip_below_tcp = fingertip_below_tcp
+        # default: the robot's own hand geometry (RobotConfig.fingertip_below_tcp)
+        self.fingertip_below_tcp = fingertip_below_tcp if fingertip_below_tcp is not None else (robot.config if robot else RobotConfig()).fingertip_below_tcp
         self.lift_min = lift_min
         self._pose: dict[str, tuple[tuple[float, float, float], float]] = {
             o.name: (tuple(o.position), float(o.yaw)) for o in self.scene.objects}  # type: ignore[misc]

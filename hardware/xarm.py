@@ -91,7 +91,7 @@ class XArmConfig(RobotConfig):
     ``ip``: controller address. ``control_hz``: set-points per second (servo-cartesian mode has no
     interpolation of its own, so keep the per-tick step ``max_speed / control_hz`` small: 2.5 mm by default). ``tcp_offset``: (x, y, z, roll, pitch, yaw) in m / rad from the flange to the
     TCP, written with ``set_tcp_offset`` at connect; None keeps what the controller has. The skills expect the
-    TCP ``skills.library.FINGERTIP_BELOW_TCP`` (11 mm) above the fingertips, i.e. z = flange-to-fingertip - 0.011.
+    TCP ``fingertip_below_tcp`` (11 mm by default) above the fingertips, i.e. z = flange-to-fingertip - 0.011.
     ``max_speed`` (m/s) caps the Cartesian step per tick; ``max_yaw_rate`` (rad/s) the yaw step per tick;
     ``home_speed`` (m/s) and ``home_acc`` (m/s^2) are used by :meth:`XArmRobot.home` (a position-mode move).
     ``gripper``: 'xarm' (xArm Gripper, 0..850 position units), 'xarm_g2' (xArm Gripper G2: mm, with a force

@@ -13,6 +13,7 @@ steps). The finger motors' force limit *is* the commanded grip force, so the gri
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import pybullet as p
@@ -26,13 +27,20 @@ ARM_FORCES = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
 REST_POSE = (0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785)
 LOWER = (-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973)
 UPPER = (2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973)
-HOME_TCP = (0.35, 0.0, 0.35)
 
 
 def wrap_gripper_yaw(yaw: float) -> float:
     """Wrap a gripper yaw into (-pi/2, pi/2] (a parallel gripper is symmetric under a half turn)."""
     y = math.remainder(yaw, math.pi)
     return math.pi / 2 if math.isclose(y, -math.pi / 2) else y
+
+
+@dataclass
+class PandaConfig(RobotConfig):
+    """The simulated Panda's settings: every :class:`RobotConfig` field (its hand-geometry defaults are the
+    Panda hand's) plus the inverse-kinematics iterations per control tick."""
+
+    ik_iterations: int = 5  # damped-least-squares IK iterations per tick
 
 
 class SimPanda(Robot):
@@ -46,17 +54,18 @@ class SimPanda(Robot):
 
     def __init__(self, world: "SimWorld", config: RobotConfig | None = None) -> None:
         self.world = world
-        self.config = config or RobotConfig()
+        # a plain RobotConfig gets the Panda's own fields at their defaults
+        self.config = config if isinstance(config, PandaConfig) else PandaConfig(**asdict(config or RobotConfig()))
         self.body = -1
         self.substeps = max(1, int(round(world.config.physics_hz / self.config.control_hz)))
-        self._target: tuple[float, float, float] = HOME_TCP
+        self._target: tuple[float, float, float] = tuple(self.config.home_tcp)  # type: ignore[assignment]
         self._target_yaw = 0.0
         self._grip = (self.config.gripper_max_width, 20.0)
         self._last_q: tuple[float, ...] | None = None
         self._bias = [0.0, 0.0, 0.0]  # Cartesian correction added to IK targets (m)
         self.bias_gain = 0.3
         self.bias_max = 0.012
-        self.ik_iterations = int(self.config.extra.get("ik_iterations", 5))
+        self.ik_iterations = self.config.ik_iterations
 
     # --- construction -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -74,7 +83,7 @@ class SimPanda(Robot):
             self._last_q = None
             for j, q in zip(self.ARM, REST_POSE):
                 c.resetJointState(self.body, j, q)
-            q = self._ik(HOME_TCP, 0.0, iterations=200)
+            q = self._ik(self.config.home_tcp, 0.0, iterations=200)
             SimPanda._home_q = tuple(q)
         self.home()
 

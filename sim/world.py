@@ -27,7 +27,7 @@ from pybullet_utils import bullet_client
 
 from hardware.base import RobotConfig, World
 from hardware.scene import COLORS, FLOOR_T, WALL_T, Scene, SceneError, SceneObject
-from sim.panda import SimPanda
+from sim.panda import PandaConfig, SimPanda
 from sim.quirks import bevel_of, insert_boxes
 
 TABLE_NAME = "table"
@@ -55,7 +55,7 @@ class WorldConfig:
     physics_hz: float = 180.0
     solver_iterations: int = 20
     gravity: float = -9.81
-    robot: RobotConfig = field(default_factory=RobotConfig)
+    robot: RobotConfig = field(default_factory=PandaConfig)
     scene_camera: CameraSpec = field(default_factory=lambda: CameraSpec(eye=(1.05, 0.0, 0.62), target=(0.48, 0.0, 0.02), fov_deg=52.0))
     render_size: tuple[int, int] = (160, 120)
     finger_friction: float = 1.0
