@@ -1,0 +1,82 @@
+"""Process-wide settings in one place: CPU threads of the numeric libraries and random seeds.
+
+Every command, benchmark, policy and index that wants a thread count or a seed calls these instead of
+touching torch / FAISS / numpy itself, so one process has one answer. torch and FAISS are imported only
+when they are installed and asked about (``hardware`` is the lowest layer and must stay light).
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import random
+from typing import Iterator
+
+_THREADS: int | None = None
+
+
+def _have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` CPU threads (>= 1) for torch intra-op work and FAISS's OpenMP loops; 0 keeps the libraries' defaults.
+
+    One thread is the fastest choice for single short queries on a shared CPU; training and bulk index builds
+    want all cores."""
+    global _THREADS
+    if not n:
+        return
+    n = max(1, int(n))
+    _THREADS = n
+    if _have("torch"):
+        import torch
+
+        torch.set_num_threads(n)
+    if _have("faiss"):
+        import faiss
+
+        faiss.omp_set_num_threads(n)
+
+
+def threads() -> int | None:
+    """The thread count last set with :func:`set_threads` (None when never set)."""
+    return _THREADS
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run the block with one torch and one FAISS thread, then restore the previous counts (for a few
+    short queries, where paying for contended intra-op parallelism costs more than it gives)."""
+    restore = []
+    if _have("torch"):
+        import torch
+
+        prev = torch.get_num_threads()
+        if prev > 1:
+            torch.set_num_threads(1)
+            restore.append(lambda: torch.set_num_threads(prev))
+    if _have("faiss"):
+        import faiss
+
+        prev_f = faiss.omp_get_max_threads()
+        if prev_f > 1:
+            faiss.omp_set_num_threads(1)
+            restore.append(lambda: faiss.omp_set_num_threads(prev_f))
+    try:
+        yield
+    finally:
+        for undo in restore:
+            undo()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, numpy and (when installed) torch with ``seed``."""
+    random.seed(seed)
+    if _have("numpy"):
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    if _have("torch"):
+        import torch
+
+        torch.manual_seed(seed)
