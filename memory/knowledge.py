@@ -23,7 +23,10 @@ other kinds have no size word. Effects: ``op`` ``add`` (offset [dx, dy, dz] m, y
 ``scale`` (speed, force: a ratio) or ``set``; results are clamped to the skill schema's safe bounds.
 
 When several entries touch the same argument of the same step only one applies: the most specific
-(most conditions), then the most confident, then the most recently updated, then the lowest id.
+(most conditions), then the most confident, then the most recently updated, then the lowest id. Each offset
+axis counts as its own argument here, so a lesson about x and one about y both apply. Entries whose ``status``
+is ``'hypothesis'`` (unconfirmed, see ``memory.learning``) never apply. :func:`apply_knowledge_detailed` says,
+for every entry that fired, which lesson, which scope (in words) and why (the evidence that taught it).
 """
 from __future__ import annotations
 

@@ -78,6 +78,20 @@ def sweep_temp_files(folder: Path) -> None:
                 pass
 
 
+def meta(con: sqlite3.Connection, key: str) -> Optional[str]:
+    """A value from the ``meta`` table (None if absent)."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def row_to_entry(row: Sequence[Any]) -> Entry:
+    """An :class:`Entry` from an ``(id, data)`` row; :class:`KBError` if the stored JSON is not an entry."""
+    id_, data = row[0], json.loads(row[1])
+    if not data.get("effect"):
+        raise KBError(f"entry #{id_} is malformed in the database")
+    return Entry.from_dict({**data, "id": id_})
+
+
 @dataclass
 class Txn:
     """One open write transaction: ``con`` plus the entry ids whose rows (and so index vectors) changed."""
@@ -151,11 +165,11 @@ class EntryStore:
         the vectors of every touched entry (for the indexes)."""
         with self.lock:
             with self.write() as con:
-                old = int(self.meta(con, "generation") or 0)
+                old = int(meta(con, "generation") or 0)
                 txn = Txn(con)
                 yield txn
                 con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-                new = int(self.meta(con, "generation"))
+                new = int(meta(con, "generation"))
                 ups = self.vectors(con, sorted(txn.touched - txn.deleted))
             if on_commit is not None:
                 on_commit(old, new, ups, sorted(txn.deleted))
@@ -166,15 +180,10 @@ class EntryStore:
         return self.con
 
     # --- meta -------------------------------------------------------------------------------------
-    @staticmethod
-    def meta(con: sqlite3.Connection, key: str) -> Optional[str]:
-        row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
-
     def generation(self) -> int:
         """The write counter: it changes whenever any process commits a change."""
         with self.lock:
-            return int(self.meta(self._open(), "generation") or 0)
+            return int(meta(self._open(), "generation") or 0)
 
     def count(self) -> int:
         with self.lock:
@@ -182,7 +191,7 @@ class EntryStore:
 
     def check_space(self, con: sqlite3.Connection, key: str, name: str, dim: int, write: bool) -> None:
         """Vectors of one space only: refuse to mix embedders (the message says how to fix it)."""
-        stored = self.meta(con, key)
+        stored = meta(con, key)
         mine = f"{name}:{dim}"
         if stored is None:
             if write:
@@ -192,13 +201,6 @@ class EntryStore:
                           f"open it with the same model or call reembed()")
 
     # --- rows -------------------------------------------------------------------------------------
-    @staticmethod
-    def row_to_entry(row: Sequence[Any]) -> Entry:
-        id_, data = row[0], json.loads(row[1])
-        if not data.get("effect"):
-            raise KBError(f"entry #{id_} is malformed in the database")
-        return Entry.from_dict({**data, "id": id_})
-
     def insert(self, txn: Txn, e: Entry, tvec: np.ndarray, vvec: Optional[np.ndarray] = None) -> int:
         data = e.to_dict()
         data.pop("id")
@@ -236,19 +238,19 @@ class EntryStore:
             n, lo, hi = con.execute("SELECT COUNT(*), MIN(id), MAX(id) FROM entries").fetchone()
             have = "the knowledge base is empty" if not n else f"{n} entries, ids {lo}..{hi}"
             raise EntryNotFound(f"no knowledge entry #{entry_id} ({have}); see `robocorrect kb list`")
-        return self.row_to_entry(row)
+        return row_to_entry(row)
 
     def by_cond_key(self, con: sqlite3.Connection, key: str) -> Optional[Entry]:
         """The newest entry with this merge key (:meth:`Entry.key`), or None."""
         row = con.execute("SELECT id, data FROM entries WHERE cond_key = ? ORDER BY updated DESC, id DESC LIMIT 1", (key,)).fetchone()
-        return None if row is None else self.row_to_entry(row)
+        return None if row is None else row_to_entry(row)
 
     def by_lesson(self, con: sqlite3.Connection, lessons: Sequence[str]) -> list[Entry]:
         """Entries whose lesson key is one of ``lessons`` (or starts with one ending in '|'), by id."""
         out: list[Entry] = []
         for k in lessons:
             q = "SELECT id, data FROM entries WHERE " + ("lesson LIKE ? ORDER BY id" if k.endswith("|") else "lesson = ? ORDER BY id")
-            out += [self.row_to_entry(r) for r in con.execute(q, (k + "%" if k.endswith("|") else k,))]
+            out += [row_to_entry(r) for r in con.execute(q, (k + "%" if k.endswith("|") else k,))]
         return out
 
     def entries(self, min_confidence: float = 0.0, skill: Optional[str] = None) -> list[Entry]:
@@ -259,7 +261,7 @@ class EntryStore:
             params.append(skill)
         with self.lock:
             rows = self._open().execute(q + " ORDER BY id", params).fetchall()
-        return [self.row_to_entry(r) for r in rows]
+        return [row_to_entry(r) for r in rows]
 
     def vectors(self, con: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Vectors]:
         """Text and visual vectors (None where absent) of these entries."""

@@ -350,3 +350,16 @@ def test_failed_runs_before_a_correction_are_the_problem_it_answered(kb):
     steps = [run(plan_for(b)[0], 1000.0, ok=False, failure="missed_grasp"), run(final[0], 1006.0), run(final[1], 1007.0)]
     (eid,) = kb.ingest(lower_episode("red", "small", steps=steps)).added
     assert kb.get(eid).evidence[0]["problem"] == "failure: missed_grasp"
+
+
+def test_clamp_down_harder_on_a_heavy_block_stores_no_geometry(kb):
+    """Issue 13's case: "clamp down harder" grounded as force 20 -> 30 and the pick 3 cm lower; the grasp works."""
+    h = obj("large purple block", "block", "purple", 0.05)
+    base = plan_for(h)
+    final = [pick(h["name"], force=30.0, offset=[0.0, 0.0, -0.03]), place("green bowl")]
+    rep = kb.ingest(taught("put the large purple block in the green bowl", scene(h, BOWL), base, final, {0: "clamp down harder"}))
+    assert [kb.get(i).lesson for i in rep.added] == ["pick|object|force|+"] and not rep.hypotheses
+    assert all(c["arg"] != "offset" for e in kb.list() for c in e.effect["changes"])
+    assert any("offset.z" in d for d in rep.dropped)
+    # and it does not fire on large blocks of other colours
+    assert not applies_to(kb, "orange", "large")
