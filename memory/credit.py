@@ -55,7 +55,7 @@ FAILURE_FAMILIES = {
 # not vertical). Written from the correction contract's vocabulary and plain English, never from an eval file.
 _CUES: list[tuple[str, set[str]]] = [
     (r"clamp(s|ed|ing)? down|bear down|hold (it |on )?(tight|tighter|firmly)|grip (it )?(hard|harder|tight|tighter|firm|firmer)", {"force"}),
-    (r"slow(ly)? down|speed (it )?up|hurry( up)?|take (it|your time) (slow|easy)|ease (up|off)", {"speed"}),
+    (r"slow(ly)? down|speed (it )?up|pick(s|ing)? up (the )?(pace|speed)|hurry( up)?|take (it|your time) (slow|easy)|ease (up|off)", {"speed"}),
     (r"tighten( up)?|loosen( up)?|let up", {"force"}),
     (r"toward(s)? (me|you|us|the robot)|away from (me|you|us|the robot)|in front|far side|near side", {"x"}),
     (r"from above|approach|clearance|come in (higher|lower)|higher up|lower down", {"vertical"}),
