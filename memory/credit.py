@@ -245,17 +245,12 @@ def is_negative_feedback(utterance: str) -> bool:
     return bool(NEGATIVE_FEEDBACK.search(utterance or ""))
 
 
-def _who2(call: dict[str, Any]) -> tuple[str, Any]:
-    a = call.get("args") or {}
-    return call.get("skill", ""), a.get("object") or a.get("target")
-
-
 def align_steps(base: Sequence[dict[str, Any]], final: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
     """Pairs (index in ``base``, index in ``final``) of the same step: by position if the skills line up, else an
     LCS on (skill, object/target)."""
     if [c.get("skill") for c in base] == [c.get("skill") for c in final]:
         return [(i, i) for i in range(len(base))]
-    a, b = [_who2(c) for c in base], [_who2(c) for c in final]
+    a, b = [(c.get("skill", ""), _who(c)) for c in base], [(c.get("skill", ""), _who(c)) for c in final]
     n, m = len(a), len(b)
     L = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):

@@ -363,3 +363,20 @@ def test_clamp_down_harder_on_a_heavy_block_stores_no_geometry(kb):
     assert any("offset.z" in d for d in rep.dropped)
     # and it does not fire on large blocks of other colours
     assert not applies_to(kb, "orange", "large")
+
+
+def test_retrieval_weights_are_configured_not_inline(tmp_path, minilm):
+    from memory.kb import KnowledgeBase
+    from memory.retrieval import RetrievalConfig
+
+    with pytest.raises(KBError, match="sum to 1"):
+        RetrievalConfig(text_weight=0.7, visual_weight=0.4)
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[8:24, 8:24] = (220, 30, 30)
+    s = scene(obj("blue block", "block", "blue", 0.04), BOWL)
+    with KnowledgeBase(tmp_path / "t", embedder=minilm, retrieval=RetrievalConfig(text_weight=1.0, visual_weight=0.0)) as k:
+        k.add({"text": "pick with force x1.5", "scope": "skill", "effect": {"skill": "pick", "changes": [
+            {"arg": "force", "op": "scale", "value": 1.5}]}, "conditions": {"skill": "pick"}}, image=img)
+        plain = k.retrieve("pick the block", s, [pick("blue block")])[0]["similarity"]
+        seen = k.retrieve("pick the block", s, [pick("blue block")], images={"blue block": img})[0]["similarity"]
+        assert seen == pytest.approx(plain)  # appearance weighted 0: text alone
