@@ -297,8 +297,9 @@ def assign(episode: dict[str, Any]) -> Credit:
     last_fams: dict[Any, set[str]] = {}
     for c in episode.get("corrections") or []:
         before, after = c.get("before") or [], c.get("after") or []
-        if c.get("level") not in (None, "skill") or not before or not after:
+        if not before or not after:
             continue
+        taught = c.get("level") in (None, "skill")  # an undo or a plan edit moves arguments but teaches nothing
         words = str(c.get("utterance", ""))
         for i, j in align_steps(before, after):
             k = ident(before, i)
@@ -311,6 +312,8 @@ def assign(episode: dict[str, Any]) -> Credit:
             if f is not None:
                 for comp, v in deltas.items():
                     f.corrected[comp] = f.corrected.get(comp, 0.0) + v
+            if not taught:
+                continue
             fams = families(words)
             if not fams and is_relative(words):
                 fams = set(last_fams.get(k, set()))

@@ -160,3 +160,11 @@ def test_negative_feedback_words():
     assert is_negative_feedback("Never do this again please")
     assert is_negative_feedback("forget that")
     assert not is_negative_feedback("a bit more to the left")
+
+
+def test_an_undone_correction_teaches_nothing():
+    scn = scene(obj("red block", "block", "red", 0.04), BOWL)
+    base = [pick("red block"), place("green bowl")]
+    p1 = [pick("red block"), place("green bowl", offset=[0.0, 0.02, 0.0])]
+    undo = dict(corr("undo", 1, p1, base), level="none")
+    assert distill_episode(episode("t", scn, base, base, corrections=[corr("move left", 1, base, p1), undo])) == []
