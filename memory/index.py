@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Protocol
 
 import numpy as np
 from hardware.errors import RobocorrectError
 
+log = logging.getLogger(__name__)
 MAGIC = b"RCVIDX1\n"
 KINDS = ("auto", "flat", "hnsw", "ivf")
 
@@ -408,3 +410,122 @@ class VectorIndex:
         elif self.kind == "ivf":
             self._index.nprobe = self.config.nprobe
         return self
+
+
+class VectorSource(Protocol):
+    """What :class:`IndexSync` reads from the source of truth (``memory.store.EntryStore`` provides it)."""
+
+    lock: Any
+
+    def generation(self) -> int: ...
+
+    def read(self) -> Any: ...  # context manager yielding a connection with an ``entries`` table
+
+
+class IndexSync:
+    """The FAISS text and visual indexes of a knowledge base, kept in step with its SQLite generation counter.
+
+    In memory they follow this process's own commits (:meth:`after_write`); when another process has written
+    (the generation moved past them) or an index file is stale or damaged, :meth:`ensure` loads the files or
+    rebuilds them from the vectors in SQLite. Files are written when at most ``persist_max`` vectors are indexed,
+    else on :meth:`flush` only. ``last_event``: 'loaded', 'rebuilt: <why>' or 'updated' (for logs and tests).
+    """
+
+    def __init__(self, source: VectorSource, paths: dict[str, Path], config: Optional[IndexConfig] = None,
+                 persist_max: int = 200_000, text_dim: Callable[[], Optional[int]] = lambda: None) -> None:
+        self.source = source
+        self.paths = paths
+        self.config = config or IndexConfig()
+        self.persist_max = persist_max
+        self.text_dim = text_dim
+        self.indexes: dict[str, Optional[VectorIndex]] = {"text": None, "visual": None}
+        self.generation: Optional[int] = None
+        self.dirty = False
+        self.last_event = ""
+
+    def invalidate(self) -> None:
+        """Forget the in-memory indexes' generation: the next :meth:`ensure` reloads or rebuilds."""
+        self.generation = None
+
+    def after_write(self, old_gen: int, new_gen: int, upserts: dict[int, tuple[Optional[np.ndarray], Optional[np.ndarray]]],
+                    deletes: Iterable[int]) -> None:
+        """Bring the in-memory indexes along with a committed write, or mark them stale if another process wrote too."""
+        with self.source.lock:
+            if self.generation != old_gen or any(ix is None for ix in self.indexes.values()):
+                self.generation = None
+                return
+            t, v = self.indexes["text"], self.indexes["visual"]
+            deletes = list(deletes)
+            t.remove(deletes)  # type: ignore[union-attr]
+            v.remove(deletes)  # type: ignore[union-attr]
+            for i, (tv, vv) in upserts.items():
+                if tv is not None:
+                    t.add([i], tv[None, :])  # type: ignore[union-attr]
+                if vv is not None:
+                    v.add([i], vv[None, :])  # type: ignore[union-attr]
+                elif i in v:  # type: ignore[operator]
+                    v.remove([i])  # type: ignore[union-attr]
+            if t.wants_rebuild or v.wants_rebuild:  # type: ignore[union-attr]
+                self.generation = None
+                return
+            self.generation = new_gen
+            self.dirty = True
+            self.last_event = "updated"
+            if len(t) <= self.persist_max:  # type: ignore[arg-type]
+                self._save(new_gen)
+
+    def _save(self, gen: int) -> None:
+        for name, ix in self.indexes.items():
+            if ix is not None:
+                ix.save(self.paths[name], generation=gen)
+        self.dirty = False
+
+    def flush(self) -> None:
+        """Write the index files if the in-memory indexes are newer than them."""
+        with self.source.lock:
+            if self.dirty and self.generation is not None:
+                self._save(self.generation)
+
+    def ensure(self) -> tuple[VectorIndex, VectorIndex]:
+        """(text, visual) indexes matching the database's current generation: in memory, else from the files,
+        else rebuilt."""
+        with self.source.lock:
+            gen = self.source.generation()
+            if self.generation == gen and all(ix is not None for ix in self.indexes.values()):
+                return self.indexes["text"], self.indexes["visual"]  # type: ignore[return-value]
+            with self.source.read() as con:
+                gen = int(con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+                n_text = con.execute("SELECT COUNT(*) FROM entries WHERE text_vec IS NOT NULL").fetchone()[0]
+                n_vis = con.execute("SELECT COUNT(*) FROM entries WHERE visual_vec IS NOT NULL").fetchone()[0]
+            try:
+                loaded = {name: VectorIndex.load(self.paths[name], IndexConfig(**asdict(self.config)), expect_generation=gen,
+                                                 expect_count=n)
+                          for name, n in (("text", n_text), ("visual", n_vis))}
+                self.indexes.update(loaded)
+                self.generation = gen
+                self.last_event = "loaded"
+            except (IndexCorrupt, IndexStale) as e:
+                if isinstance(e, IndexCorrupt) and "no index file" not in str(e):
+                    log.warning("knowledge index damaged, rebuilding from SQLite: %s", e)
+                self.rebuild(reason=str(e))
+            return self.indexes["text"], self.indexes["visual"]  # type: ignore[return-value]
+
+    def rebuild(self, reason: str = "requested") -> None:
+        """Rebuild both indexes from the vectors stored in SQLite and write them atomically."""
+        with self.source.lock:
+            with self.source.read() as con:
+                gen = int(con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+                rows = con.execute("SELECT id, text_vec, visual_vec FROM entries").fetchall()
+            built = {}
+            for name, col in (("text", 1), ("visual", 2)):
+                ids = [r[0] for r in rows if r[col]]
+                vecs = [np.frombuffer(r[col], np.float32) for r in rows if r[col]]
+                dim = len(vecs[0]) if vecs else ((self.text_dim() or 384) if name == "text" else 64)
+                ix = VectorIndex(dim, IndexConfig(**asdict(self.config)))
+                if ids:
+                    ix.build(np.asarray(ids, np.int64), np.stack(vecs))
+                built[name] = ix
+            self.indexes.update(built)
+            self.generation = gen
+            self._save(gen)
+            self.last_event = f"rebuilt: {reason}"

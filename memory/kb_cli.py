@@ -1,4 +1,7 @@
-"""``robocorrect kb list|show ID|search TEXT|forget ID|weaken ID|export FILE.jsonl|import FILE.jsonl|check``.
+"""``robocorrect kb list|show ID|search TEXT|forget ID|weaken ID|narrow ID|export FILE.jsonl|import FILE.jsonl|check``.
+
+``show ID`` prints a lesson with its evidence (which corrections taught it, on which objects) and its competing
+scope hypotheses with their evidence counts (``--json``: the entry as JSON, hypotheses included).
 
 ``--kb PATH`` picks the knowledge base directory (default ``$ROBOCORRECT_HOME/kb`` or ``~/.robocorrect/kb``).
 Errors (a missing id, a corrupt import file) print one clear line to stderr, change nothing and exit 1.
@@ -25,7 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--min-confidence", type=float, default=0.0)
     _kb_arg(p, False)
-    p = sub.add_parser("show", help="show one entry in full")
+    p = sub.add_parser("show", help="show one entry: its evidence and scope hypotheses")
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true", help="the entry as one JSON object")
+    _kb_arg(p, False)
+    p = sub.add_parser("narrow", help="narrow an entry back to the object it was last taught on")
     p.add_argument("id", type=int)
     _kb_arg(p, False)
     p = sub.add_parser("search", help="entries nearest in meaning to TEXT")
@@ -55,12 +62,41 @@ def _fmt(e: dict[str, Any]) -> str:
     return f"#{e['id']:<4} {e['confidence']:.2f}  {e['scope']:<10} {e['text']}   [{cond}]"
 
 
+def _show(e: Any) -> str:
+    """A lesson in words: what it does, where, why (evidence), and the scope hypotheses it was chosen among."""
+    from memory.knowledge import scope_words
+    from memory.learning import hypotheses
+
+    d = e.to_dict()
+    st = d["stats"]
+    lines = [f"#{d['id']} {d['text']}",
+             f"  status {d['status']}, confidence {d['confidence']:.2f}, scope: {scope_words(d)} (basis {d['basis'] or '-'})",
+             "  conditions: " + (", ".join(f"{k}={v}" for k, v in d["conditions"].items()) or "none"),
+             f"  applied {st.get('applied', 0)}x, confirmed {st.get('confirmed', 0)}, contradicted {st.get('contradicted', 0)}; "
+             f"sources: {', '.join(d['sources']) or 'none'}"]
+    lines.append(f"  evidence ({len(d['evidence'])}):" if d["evidence"] else "  evidence: none recorded (written by hand or imported)")
+    for ev in d["evidence"]:
+        o = ev.get("object") or {}
+        lines.append(f"    {ev.get('episode', '?')}: {o.get('name') or o.get('kind')} ({', '.join(f'{k} {o[k]}' for k in ('kind', 'color', 'size') if o.get(k))})"
+                     f", said {ev.get('utterance')!r}, value {ev.get('value')}, {ev.get('problem', '?')}"
+                     + (", unconfirmed" if ev.get("weak") else ""))
+    if d["against"]:
+        lines.append("  did fine without it, or corrected it back: " + "; ".join(
+            " ".join(str(q[k]) for k in ("size", "color", "kind") if q.get(k)) or str(q.get("name")) for q in d["against"]))
+    hyps = hypotheses(e)
+    if hyps:
+        lines.append("  scope hypotheses (taught inside / taught outside / against):")
+        for h in hyps:
+            lines.append(f"    {'*' if h['chosen'] else ' '} {h['words']:<24} {h['level']:<10} {h['taught']} / {h['outside']} / {h['against']}")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from memory.kb import KBError, KnowledgeBase
 
     action = getattr(args, "kb_command", None)
     if action is None:
-        print("usage: robocorrect kb {list,show,search,forget,weaken,export,import,check} [--kb PATH]", file=sys.stderr)
+        print("usage: robocorrect kb {list,show,search,forget,weaken,narrow,export,import,check} [--kb PATH]", file=sys.stderr)
         return 2
     embedder = None
     if args.embedder == "hashing":
@@ -76,7 +112,16 @@ def run(args: argparse.Namespace) -> int:
                 if not args.json:
                     print(f"{len(entries)} entries in {kb.path}")
             elif action == "show":
-                print(json.dumps(kb.get(args.id).to_dict(), indent=2))
+                e = kb.get(args.id)
+                if args.json:
+                    from memory.learning import hypotheses
+
+                    print(json.dumps({**e.to_dict(), "hypotheses": hypotheses(e)}, indent=2))
+                else:
+                    print(_show(e))
+            elif action == "narrow":
+                e = kb.narrow(args.id)
+                print(f"#{e.id} now applies to {e.text.split(':', 1)[0]}: {e.text}")
             elif action == "search":
                 hits = kb.search(" ".join(args.text), k=args.k)
                 for h in hits:

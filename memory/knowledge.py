@@ -23,7 +23,10 @@ other kinds have no size word. Effects: ``op`` ``add`` (offset [dx, dy, dz] m, y
 ``scale`` (speed, force: a ratio) or ``set``; results are clamped to the skill schema's safe bounds.
 
 When several entries touch the same argument of the same step only one applies: the most specific
-(most conditions), then the most confident, then the most recently updated, then the lowest id.
+(most conditions), then the most confident, then the most recently updated, then the lowest id. Each offset
+axis counts as its own argument here, so a lesson about x and one about y both apply. Entries whose ``status``
+is ``'hypothesis'`` (unconfirmed, see ``memory.learning``) never apply. :func:`apply_knowledge_detailed` says,
+for every entry that fired, which lesson, which scope (in words) and why (the evidence that taught it).
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from hardware.scene import block_size_word
+from memory.scope import words as scope_text
 from skills.schema import NAMED_SPOTS, SKILLS
 
 DEFAULT_MIN_CONFIDENCE = 0.3
@@ -217,6 +221,70 @@ def _rank_key(entry: dict[str, Any]) -> tuple:
     return (-len(cond), -float(entry.get("confidence", 0.0)), -float(entry.get("updated") or 0.0), int(entry.get("id") or 0))
 
 
+class AppliedKnowledge(tuple):
+    """What :func:`apply_knowledge_detailed` returns: unpacks as ``(new_plan, notes, applied)`` — the 3-tuple callers
+    have always used — and also carries ``fired``: one dict per entry that changed a step, saying which lesson,
+    which scope and why: ``{"id", "step", "text", "changes", "scope", "conditions", "why", "confidence"}``."""
+
+    fired: list[dict[str, Any]]
+
+    def __new__(cls, plan: list[dict[str, Any]], notes: list[str], applied: dict[int, list[Any]],
+                fired: list[dict[str, Any]]) -> "AppliedKnowledge":
+        self = super().__new__(cls, (plan, notes, applied))
+        self.fired = fired
+        return self
+
+    @property
+    def plan(self) -> list[dict[str, Any]]:
+        return self[0]
+
+    @property
+    def notes(self) -> list[str]:
+        return self[1]
+
+    @property
+    def applied(self) -> dict[int, list[Any]]:
+        return self[2]
+
+
+def scope_words(entry: dict[str, Any]) -> str:
+    """The entry's scope in words, from its conditions: 'small blocks', 'red blocks', 'green bowls', 'everything'."""
+    cond = {k: v for k, v in (entry.get("conditions") or {}).items() if v is not None}
+    for role in CONDITION_ROLES:
+        sub = {k.split("_", 1)[1]: v for k, v in cond.items() if k.startswith(role + "_")}
+        if sub:
+            w = scope_text(sub)
+            return {"object": w, "target": f"into {w}", "held": f"carrying {w}"}[role]
+    return f"every {cond['skill']}" if cond.get("skill") else "everything"
+
+
+def why(entry: dict[str, Any]) -> str:
+    """Why the entry exists, in words: what taught it (objects and words), or that it was written by hand."""
+    ev = [x for x in entry.get("evidence") or [] if isinstance(x, dict)]
+    conf = f"confidence {float(entry.get('confidence', 0.0)):.2f}"
+    if not ev:
+        return f"no recorded evidence (written by hand or imported); {conf}"
+    strong = [x for x in ev if not x.get("weak")]
+    seen: list[str] = []
+    for x in ev:
+        o = x.get("object") or {}
+        name = o.get("name") or " ".join(str(o.get(k)) for k in ("size", "color", "kind") if o.get(k))
+        if name not in seen:
+            seen.append(name)
+    said = "; ".join(dict.fromkeys(f"'{x.get('utterance')}'" for x in ev if x.get("utterance")))
+    return (f"taught {len(strong)}x on {', '.join(seen[-4:])}" + (f" ({said})" if said else "") +
+            (f", {len(ev) - len(strong)} unconfirmed" if len(ev) > len(strong) else "") + f"; {conf}")
+
+
+def _components(ch: dict[str, Any]) -> list[str]:
+    """The parts of an argument a change writes: one per non-zero offset axis for an offset ``add``."""
+    if ch.get("arg") == "offset" and ch.get("op") == "add" and isinstance(ch.get("value"), (list, tuple)):
+        return [f"offset.{a}" for a, v in zip("xyz", ch["value"]) if abs(float(v)) > 1e-12] or ["offset"]
+    if ch.get("arg") == "offset":
+        return ["offset.x", "offset.y", "offset.z"]
+    return [str(ch.get("arg"))]
+
+
 def apply_knowledge(
     plan: Sequence[dict[str, Any]],
     scene_contract: Any,
@@ -237,22 +305,26 @@ def apply_knowledge_detailed(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     task: Optional[str] = None,
     steps: Optional[Iterable[int]] = None,
-) -> tuple[list[dict[str, Any]], list[str], dict[int, list[Any]]]:
-    """Apply every entry whose conditions match a step (and whose confidence ≥ ``min_confidence``).
+) -> AppliedKnowledge:
+    """Apply every active entry whose conditions match a step (and whose confidence ≥ ``min_confidence``).
 
-    Returns ``(new_plan, notes, applied)`` where ``applied`` maps step index -> ids of the entries that changed
-    it; ``plan`` is not mutated. Values are clamped to the skill's safe bounds.
-    One entry per (step, argument): the most specific, then most confident, then newest. ``steps`` limits
-    application to those step indices (e.g. only the step about to run). Notes read like
-    ``"applied #12 'the blue block is slippery: force x1.5' to step 0 (pick blue block)"``.
+    Returns :class:`AppliedKnowledge`: ``(new_plan, notes, applied)`` where ``applied`` maps step index -> ids of
+    the entries that changed it, plus ``.fired`` (which lesson, which scope, why). ``plan`` is not mutated.
+    Values are clamped to the skill's safe bounds. Entries with ``status`` 'hypothesis' (unconfirmed) never apply.
+    One entry per (step, argument component — each offset axis is one): the most specific, then most confident,
+    then newest. ``steps`` limits application to those step indices (e.g. only the step about to run). Notes read
+    like ``"applied #12 'the blue block is slippery: force x1.5' to step 0 (pick blue block) — scope: blue blocks;
+    why: taught 2x on blue block ('grip harder'); confidence 0.70"``.
     """
     new_plan = copy.deepcopy(list(plan))
     objects = scene_objects(scene_contract)
-    entries = [e for e in knowledge if float(e.get("confidence", 0.0)) >= min_confidence and (e.get("effect") or {}).get("changes")]
+    entries = [e for e in knowledge if float(e.get("confidence", 0.0)) >= min_confidence and (e.get("effect") or {}).get("changes")
+               and e.get("status", "active") != "hypothesis"]
     entries.sort(key=_rank_key)
     allowed = None if steps is None else set(steps)
     notes: list[str] = []
     applied: dict[int, list[Any]] = {}
+    fired: list[dict[str, Any]] = []
     for i, call in enumerate(new_plan):
         if allowed is not None and i not in allowed:
             continue
@@ -268,18 +340,22 @@ def apply_knowledge_detailed(
                 continue
             done = []
             for ch in eff.get("changes", []):
-                arg = ch.get("arg")
-                if arg in taken:
+                parts = _components(ch)
+                if taken & set(parts):
                     continue
                 v = apply_change(skill, args, ch)
                 if v is None:
                     continue
-                args[arg] = v
-                taken.add(arg)
+                args[ch.get("arg")] = v
+                taken |= set(parts)
                 done.append(describe_change(ch))
             if done:
                 applied.setdefault(i, []).append(e.get("id"))
                 who = args.get("object") or args.get("target") or ""
+                f = {"id": e.get("id"), "step": i, "text": e.get("text", ""), "changes": done, "scope": scope_words(e),
+                     "conditions": dict(e.get("conditions") or {}), "why": why(e), "confidence": e.get("confidence")}
+                fired.append(f)
                 notes.append(f"applied #{e.get('id')} '{e.get('text', '')}' to step {i} ({skill} {who})".rstrip() +
-                             ("" if len(done) == len(eff.get("changes", [])) else f" [{', '.join(done)} only]"))
-    return new_plan, notes, applied
+                             ("" if len(done) == len(eff.get("changes", [])) else f" [{', '.join(done)} only]") +
+                             f" — scope: {f['scope']}; why: {f['why']}")
+    return AppliedKnowledge(new_plan, notes, applied, fired)

@@ -248,11 +248,7 @@ def bench_retrieve(n: int, calls: int = 50, seed: int = 0, log=lambda s: print(s
         kb = KnowledgeBase(d)
         t0 = time.perf_counter()
         tv = kb.embedder.embed([e.text for e in entries])
-        with kb._write() as con:  # bulk load: one transaction, no merging (synthetic entries are distinct)
-            kb._check_space(con, "text_space", kb.embedder.name, tv.shape[1], True)
-            for e, v in zip(entries, tv):
-                kb._insert(con, e, v, None)
-            kb._bump(con)
+        kb.bulk_load(entries, tv)  # one transaction, no merging (synthetic entries are distinct)
         load_s = time.perf_counter() - t0
         kb.rebuild_indexes("bench")
         log(f"knowledge base of {n} entries embedded and stored in {load_s:.1f} s")

@@ -1,6 +1,6 @@
-"""End to end in the simulator: a quirk taught once by correction is remembered (FAISS knowledge base),
-so a fresh episode in a new scene with the same kind of quirk succeeds with zero corrections, while a
-control episode outside the knowledge's scope is left alone.
+"""End to end in the simulator: a quirk taught by correction on two small blocks of different colours is remembered
+(FAISS knowledge base) at the scope the evidence supports (small blocks), so a fresh episode in a new scene with
+the same kind of quirk succeeds with zero corrections, while a control episode outside that scope is left alone.
 
 Real parts throughout: the PyBullet Panda, the embedded policy, the episode log and the knowledge base
 with MiniLM text embeddings.
@@ -53,13 +53,24 @@ def test_taught_quirk_needs_no_correction_next_time_and_stays_in_scope(policy, t
             assert one.success is True and one.corrections >= 1
             assert kb.list(), "the successful episode was distilled into knowledge"
 
-            # Episode 2: another small block, another colour, bowl and position: no correction is needed.
+            # Episode 2: a small block of another colour: taught once on a blue one, the lesson does not cover it yet
             second = add_quirk(small_block_scene("yellow", (0.5, 0.15), "purple", (0.5, -0.15)), "small_grasp", "small yellow block")
             s = TeachingSession.for_sim(world, policy, kb=kb, log=log, config=cfg)
-            two = s.run_episode("put the small yellow block in the purple bowl", ScriptedChannel([Cue("done", at="idle")]), scene=second)
+            ch = ScriptedChannel([Cue("lower", at="after_step", step=0, failed=True), Cue("done", at="idle")])
+            two = s.run_episode("put the small yellow block in the purple bowl", ch, scene=second)
+            assert not s.knowledge_notes and two.success is True and two.corrections >= 1
+            (lesson,) = kb.list()  # the same lesson on two colours: its scope is now small blocks, any colour
+            assert lesson.conditions == {"skill": "pick", "object_kind": "block", "object_size": "small"}
+
+            # Episode 3: another small block, colour, bowl and position: no correction is needed.
+            third = add_quirk(small_block_scene("green", (0.45, -0.1), "orange", (0.5, 0.15)), "small_grasp", "small green block")
+            s = TeachingSession.for_sim(world, policy, kb=kb, log=log, config=cfg)
+            three = s.run_episode("put the small green block in the orange bowl", ScriptedChannel([Cue("done", at="idle")]), scene=third)
             assert s.knowledge_notes, "knowledge about small blocks was applied before the robot moved"
+            assert "scope: small blocks" in s.knowledge_notes[0]
             assert s.initial_plan[0]["args"]["offset"][2] < s.base_plan[0]["args"]["offset"][2]
-            assert two.success is True and two.corrections == 0
+            assert three.success is True and three.corrections == 0
+            assert kb.get(lesson.id).sources == lesson.sources  # applied, not taught: no new source
 
             # Control: a medium block is outside the knowledge's scope; its pick is left as planned.
             s = TeachingSession.for_sim(world, policy, kb=kb, log=None, config=SessionConfig(frames=False, learn=False))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from memtest_helpers import episode, obj, pick, place, scene
+from memtest_helpers import obj, pick, place, scene, taught
 
 from agent.cli import main
 
@@ -12,10 +12,11 @@ BOWL = obj("green bowl", "bowl", "green", 0.16, (0.6, -0.1, 0.03))
 
 def _fill(kb):
     s = scene(obj("small blue block", "block", "blue", 0.03), obj("red block", "block", "red", 0.04, (0.4, 0.2, 0.02)), BOWL)
-    kb.ingest(episode("put the blocks in the green bowl", s,
-                      [pick("small blue block"), place("green bowl"), pick("red block"), place("green bowl")],
-                      [pick("small blue block", offset=[0, 0, -0.015]), place("green bowl", offset=[0, 0.02, 0]),
-                       pick("red block", force=30.0), place("green bowl", offset=[0, 0.02, 0])]))
+    kb.ingest(taught("put the blocks in the green bowl", s,
+                     [pick("small blue block"), place("green bowl"), pick("red block"), place("green bowl")],
+                     [pick("small blue block", offset=[0, 0, -0.015]), place("green bowl", offset=[0, 0.02, 0]),
+                      pick("red block", force=30.0), place("green bowl", offset=[0, 0.02, 0])],
+                     {0: "lower", 1: "a bit left", 2: "grip it harder", 3: "left a bit"}))
     return kb.list()
 
 
@@ -24,12 +25,17 @@ def test_kb_list_show_search_forget(kb, capsys):
     path = str(kb.path)
     assert main(["kb", "--kb", path, "list"]) == 0
     out = capsys.readouterr().out
-    assert "3 entries" in out and "small blocks: pick with offset z -1.5 cm" in out
+    assert "3 entries" in out and "small blue blocks: pick with offset z -1.5 cm" in out
     assert main(["kb", "list", "--kb", path, "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["id"] for r in rows] == [e.id for e in entries]
+    assert main(["kb", "--kb", path, "show", str(entries[0].id), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["text"] == entries[0].text and shown["evidence"][0]["utterance"] == "lower"
+    assert [h["level"] for h in shown["hypotheses"]] == ["object", "color", "size", "kind", "everything"]
     assert main(["kb", "--kb", path, "show", str(entries[0].id)]) == 0
-    assert json.loads(capsys.readouterr().out)["text"] == entries[0].text
+    out = capsys.readouterr().out
+    assert "said 'lower'" in out and "scope hypotheses" in out and "* small blue blocks" in out and "small blocks" in out
     assert main(["kb", "--kb", path, "search", "the", "block", "slips,", "grip", "it", "harder", "-k", "1"]) == 0
     assert "force x1.5" in capsys.readouterr().out
     assert main(["kb", "--kb", path, "forget", str(entries[0].id)]) == 0

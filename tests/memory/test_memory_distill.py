@@ -1,14 +1,16 @@
-"""Distillation: net effects, scope choice, success-only teaching, quirks never read."""
+"""Distillation and credit assignment: what one episode teaches, part by part; success only; quirks never read."""
 from __future__ import annotations
 
 import copy
 
 import pytest
-from memtest_helpers import corr, episode, obj, pick, place, scene
+from memtest_helpers import corr, episode, obj, pick, place, run, scene, taught
 
+from memory.credit import assign, families
 from memory.distill import align_steps, distill_episode, is_negative_feedback, net_changes
 
 BOWL = obj("green bowl", "bowl", "green", 0.16, (0.6, -0.1, 0.03))
+HEAVY = obj("large purple block", "block", "purple", 0.05)
 
 
 def test_left_left_right_is_one_small_left():
@@ -24,13 +26,16 @@ def test_left_left_right_is_one_small_left():
     e = entries[0]
     assert e.effect == {"skill": "place", "changes": [{"arg": "offset", "op": "add", "value": [0.0, 0.01, 0.0]}]}
     assert e.conditions == {"skill": "place", "target_kind": "bowl", "target_color": "green"}
-    assert e.scope == "preference" and "left" in e.text and e.sources
+    assert e.scope == "preference" and "left" in e.text and e.sources and e.lesson == "place|target|offset.y|+"
+    assert [x["utterance"] for x in e.evidence] == ["move left / more to the left / too far, go right"]
 
 
 def test_corrections_that_cancel_teach_nothing():
     scn = scene(obj("red block", "block", "red", 0.04), BOWL)
     base = [pick("red block"), place("green bowl")]
-    assert distill_episode(episode("t", scn, base, copy.deepcopy(base), corrections=[corr("left", 1), corr("right", 1)])) == []
+    p1 = [pick("red block"), place("green bowl", offset=[0.0, 0.02, 0.0])]
+    cs = [corr("left", 1, base, p1), corr("right", 1, p1, base)]
+    assert distill_episode(episode("t", scn, base, copy.deepcopy(base), corrections=cs)) == []
 
 
 @pytest.mark.parametrize("success", [False, None])
@@ -38,31 +43,73 @@ def test_only_successful_episodes_teach(success):
     scn = scene(obj("small red block", "block", "red", 0.03), BOWL)
     base = [pick("small red block"), place("green bowl")]
     final = [pick("small red block", offset=[0, 0, -0.015]), place("green bowl")]
-    assert distill_episode(episode("t", scn, base, final, success=success)) == []
+    assert distill_episode(taught("t", scn, base, final, {0: "lower"}, success=success)) == []
 
 
-def test_scope_size_for_geometry_on_small_block_colour_for_dynamics():
+def test_clamp_down_harder_stores_no_geometry():
+    """A force correction grounded with a stray 3 cm z offset on a heavy block; the grasp succeeds: only force."""
+    scn = scene(HEAVY, BOWL)
+    base = [pick("large purple block"), place("green bowl")]
+    final = [pick("large purple block", force=30.0, offset=[0.0, 0.0, -0.03]), place("green bowl")]
+    ep = taught("put the large purple block in the green bowl", scn, base, final, {0: "clamp down harder"})
+    (e,) = distill_episode(ep)
+    assert e.effect == {"skill": "pick", "changes": [{"arg": "force", "op": "scale", "value": 1.5}]}
+    assert e.conditions == {"skill": "pick", "object_kind": "block", "object_color": "purple", "object_size": "large"}
+    assert all(c["arg"] != "offset" for c in e.effect["changes"])
+    assert any("offset.z" in d for d in assign(ep).dropped)
+
+
+def test_failure_kind_credits_the_part_that_can_fix_it():
+    # vague words after a drop: the force part is credited, the stray offset is not
+    scn = scene(HEAVY, BOWL)
+    base = [pick("large purple block"), place("green bowl")]
+    final = [pick("large purple block", force=30.0, offset=[0.02, 0.0, 0.0]), place("green bowl")]
+    steps = [run(base[0], 1000.0, ok=False, failure="dropped"), run(final[0], 1006.0), run(final[1], 1007.0)]
+    (e,) = distill_episode(taught("t", scn, base, final, {0: "fix that"}, steps=steps))
+    assert e.effect["changes"] == [{"arg": "force", "op": "scale", "value": 1.5}]
+    assert e.evidence[0]["problem"] == "failure: dropped"
+
+
+def test_unexplained_multi_part_correction_is_only_a_hypothesis():
+    scn = scene(obj("blue block", "block", "blue", 0.04), BOWL)
+    base = [pick("blue block"), place("green bowl")]
+    final = [pick("blue block", force=30.0, speed=0.5), place("green bowl")]
+    es = distill_episode(taught("t", scn, base, final, {0: "not like that"}))
+    assert {e.lesson for e in es} == {"pick|object|force|+", "pick|object|speed|-"}
+    assert all(e.status == "hypothesis" and e.confidence < 0.3 and not e.sources for e in es)
+
+
+def test_a_correction_the_step_never_succeeded_after_teaches_nothing():
+    scn = scene(obj("small red block", "block", "red", 0.03), BOWL)
+    base = [pick("small red block"), place("green bowl")]
+    final = [pick("small red block", offset=[0, 0, -0.015]), place("green bowl")]
+    steps = [run(base[0], 1000.0), run(base[1], 1001.0)]  # both ran before the correction, never again
+    assert distill_episode(taught("t", scn, base, final, {0: "lower"}, steps=steps)) == []
+
+
+def test_during_motion_correction_counts_the_run_it_changed():
+    scn = scene(obj("red block", "block", "red", 0.04), BOWL)
+    base = [pick("red block"), place("green bowl")]
+    final = [pick("red block"), place("green bowl", offset=[0.02, 0.0, 0.0])]
+    steps = [run(final[0], 1000.0), run(final[1], 1004.0)]
+    ep = episode("t", scn, base, final, corrections=[corr("move it 2 cm forward", 1, base, final, during_motion=True)],
+                 steps=steps)
+    (e,) = distill_episode(ep)
+    assert e.lesson == "place|target|offset.x|+"
+
+
+def test_geometry_scopes_to_the_object_dynamics_of_place_to_what_is_carried():
     scn = scene(obj("small blue block", "block", "blue", 0.03), obj("red block", "block", "red", 0.04, (0.4, 0.2, 0.02)), BOWL)
     base = [pick("small blue block"), place("green bowl"), pick("red block"), place("green bowl")]
     final = [pick("small blue block", offset=[0, 0, -0.015]), place("green bowl"),
-             pick("red block", force=30.0, speed=0.6), place("green bowl", speed=0.6)]
-    es = {e.text: e for e in distill_episode(episode("t", scn, base, final))}
-    by_basis = {e.basis: e for e in es.values()}
-    assert by_basis["size"].conditions == {"skill": "pick", "object_kind": "block", "object_size": "small"}
-    assert by_basis["size"].text.startswith("small blocks: pick with offset z -1.5 cm")
-    slip = by_basis["color"]
-    assert slip.conditions == {"skill": "pick", "object_kind": "block", "object_color": "red"}
-    assert {c["arg"]: c["value"] for c in slip.effect["changes"]} == {"force": 1.5, "speed": 0.6}
-    held = by_basis["held"]  # place speed belongs to what is carried, not to the bowl
-    assert held.conditions == {"skill": "place", "held_kind": "block", "held_color": "red"}
-
-
-def test_colour_twin_adds_size_condition():
-    scn = scene(obj("red block", "block", "red", 0.04), obj("large red block", "block", "red", 0.05, (0.4, 0.2, 0.025)), BOWL)
-    base = [pick("red block"), place("green bowl")]
-    final = [pick("red block", force=30.0), place("green bowl")]
-    (e,) = distill_episode(episode("t", scn, base, final))
-    assert e.conditions == {"skill": "pick", "object_kind": "block", "object_color": "red", "object_size": "medium"}
+             pick("red block", force=30.0), place("green bowl", speed=0.6)]
+    es = {e.lesson: e for e in distill_episode(taught("t", scn, base, final, {0: "lower", 2: "grip harder", 3: "slower"}))}
+    assert es["pick|object|offset.z|-"].conditions == {"skill": "pick", "object_kind": "block", "object_color": "blue",
+                                                       "object_size": "small"}
+    assert es["pick|object|force|+"].conditions == {"skill": "pick", "object_kind": "block", "object_color": "red",
+                                                    "object_size": "medium"}
+    assert es["place|held|speed|-"].conditions == {"skill": "place", "held_kind": "block", "held_color": "red",
+                                                   "held_size": "medium"}
 
 
 def test_distillation_never_reads_quirks():
@@ -70,13 +117,16 @@ def test_distillation_never_reads_quirks():
                 quirks=[{"kind": "small_grasp", "object": "small red block", "params": {"max_dz": -0.01}, "hidden": True}])
     base = [pick("small red block"), place("green bowl")]
     final = [pick("small red block", offset=[0, 0, -0.015]), place("green bowl")]
-    a = [e.to_dict() for e in distill_episode(episode("t", scn, base, final, id="x"))]
+
+    def learn(s):
+        return [e.to_dict() for e in distill_episode(taught("t", s, base, final, {0: "lower"}, id="x"), now=1.0)]
+
+    a = learn(scn)
     scn2 = copy.deepcopy(scn)
     scn2["quirks"] = [{"kind": "slippery", "object": "green bowl", "params": {"min_force": 99}, "hidden": True}]
-    b = [e.to_dict() for e in distill_episode(episode("t", scn2, base, final, id="x"))]
+    b = learn(scn2)
     del scn2["quirks"]
-    c = [e.to_dict() for e in distill_episode(episode("t", scn2, base, final, id="x"))]
-    assert a == b == c and len(a) == 1
+    assert a == b == learn(scn2) and len(a) == 1
 
 
 def test_alignment_survives_an_inserted_step():
@@ -95,8 +145,26 @@ def test_net_changes_tolerances_and_ops():
     assert ch["height"]["op"] == "add" and abs(ch["height"]["value"] - 0.05) < 1e-9
 
 
+def test_words_name_component_families():
+    assert families("clamp down harder") == {"force"}
+    assert families("slow down a bit") == {"speed"}
+    assert families("a bit lower") == {"vertical"}
+    assert families("shift it right and lower") == {"y", "vertical"}
+    assert families("go further out") == {"x"} and families("further left") == {"y"}
+    assert families("rotate it 10 degrees") == {"yaw"}
+    assert families("that was wrong") == set()
+
+
 def test_negative_feedback_words():
     assert is_negative_feedback("don't do that again")
     assert is_negative_feedback("Never do this again please")
     assert is_negative_feedback("forget that")
     assert not is_negative_feedback("a bit more to the left")
+
+
+def test_an_undone_correction_teaches_nothing():
+    scn = scene(obj("red block", "block", "red", 0.04), BOWL)
+    base = [pick("red block"), place("green bowl")]
+    p1 = [pick("red block"), place("green bowl", offset=[0.0, 0.02, 0.0])]
+    undo = dict(corr("undo", 1, p1, base), level="none")
+    assert distill_episode(episode("t", scn, base, base, corrections=[corr("move left", 1, base, p1), undo])) == []
