@@ -69,7 +69,7 @@ _CORRECTION_START = re.compile(r"^(no|nope|not|actually|instead|wrong|a bit|a li
                                r"slower|faster|higher|lower|further|closer|left|right|forward|back)\b")
 
 
-def task_question(text: str, object_words: Iterable[str]) -> Optional[str]:
+def task_question(text: str, object_words: Iterable[str], example: str = "put the red block in the green bowl") -> Optional[str]:
     """None when ``text`` reads as a task about the scene; otherwise the question to ask instead.
 
     A task has a task verb (:data:`TASK_VERBS`, e.g. "put", "move", "stack") and names something on the
@@ -81,14 +81,13 @@ def task_question(text: str, object_words: Iterable[str]) -> Optional[str]:
         return "type a task, e.g. 'put the red block in the green bowl'"
     words = set(re.findall(r"[a-z']+", t))
     kind = classify(t)
-    example = "e.g. 'put the red block in the green bowl'"
+    example = f"e.g. {example!r}"
     if kind != "correction":
         return f"no episode is running, so {text.strip()!r} has nothing to act on; type a task, {example}"
     seen = {w for name in object_words for w in re.findall(r"[a-z]+", name.lower())}
     stems = {w[:-1] if w.endswith("s") else w for w in words}
     if _CORRECTION_START.match(t) and not (words & TASK_VERBS):
-        return (f"{text.strip()!r} sounds like a correction, but no episode is running (the last one has ended); "
-                f"type a task, {example}")
+        return f"{text.strip()!r} sounds like a correction, but no episode is running; type a task, {example}"
     if not (words & TASK_VERBS):
         return f"I did not understand {text.strip()!r} as a task: say what to move and where, {example}"
     if not ((words | stems) & seen):
