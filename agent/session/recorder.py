@@ -42,7 +42,7 @@ class EpisodeRecorder:
         if not (self.config.frames and self.log is not None and self.episode_id):
             return None
         w, h = self.config.frame_size
-        img = self.world.render("scene", width=w, height=h)
+        img = self.world.render(self.config.frame_camera, width=w, height=h)
         if img is None:  # a world without a camera
             return None
         rel = self.log.save_frame(self.episode_id, img["rgb"], label)

@@ -69,7 +69,8 @@ class SessionConfig:
     """Settings of a teaching session.
 
     ``frames``: save camera frames (start, after each step, end) in the episode log; ``frame_size``
-    (width, height) px. ``knowledge_k``: entries retrieved per task. ``max_steps``: skill calls per
+    (width, height) px; ``frame_camera``: the world's camera they come from (``World.render``).
+    ``knowledge_k``: entries retrieved per task. ``max_steps``: skill calls per
     episode before :meth:`TeachingSession.run_episode` gives up. ``idle_timeout_s``: how long
     ``run_episode`` waits for the user when it cannot go on alone (None: until the channel closes).
     ``confirm_wait_s``: after the plan is done and the goal holds, how long to wait for a last
@@ -82,6 +83,7 @@ class SessionConfig:
 
     frames: bool = True
     frame_size: tuple[int, int] = (320, 240)
+    frame_camera: str = "scene"
     knowledge_k: int = 8
     max_steps: int = 30
     idle_timeout_s: Optional[float] = None
