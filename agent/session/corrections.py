@@ -169,29 +169,19 @@ class Corrector:
         if ch is None:
             return self.record(self.result(text, "undo", "none", ref, before, "ask", during, t0,
                                            question="there is nothing to undo"))
-        s.plan = copy.deepcopy(ch.before)
-        if s.running is not None:
-            i, control = s.running
-            if i < len(s.plan) and i < len(before) and same_shape(s.plan[i:i + 1], before[i:i + 1]):
-                if s.plan[i] != before[i]:
-                    control.replace_args(dict(s.plan[i]["args"]))
-                    s.replaced.append(copy.deepcopy(before[i]))
-                action = "replace_args"
-            else:
-                control.request_stop()
-                s.after_motion = ("redo", min(i, len(s.plan)))
-                action = "redo"
-        elif s.steps_run == ch.steps_run:
+        if s.running is None and s.steps_run == ch.steps_run:
+            s.plan = copy.deepcopy(ch.before)
             s.cursor, s.paused = ch.cursor_before, ch.paused_before  # the change's redo has not run yet
             action = "none"
         else:
-            # steps ran since the change: steps that ran under it must run again as the restored plan says
-            # (the arm may hold the object the undone change picked)
-            fd = first_diff(before, s.plan)
+            # while a step moves: re-aim it, or stop and redo from the first step the undo changes; after steps
+            # ran under the undone change: run them again as the restored plan says (the arm may hold the
+            # object the undone change picked)
+            paused = s.paused
+            action = self.apply(copy.deepcopy(ch.before), during)
             s.cursor = min(s.cursor, len(s.plan))
-            action = "none"
-            if fd is not None and fd < s.cursor:
-                s.cursor, s.paused, action = s.editor.rewind_target(fd, s.holding()), False, "redo"
+            if action == "continue" and not during:
+                s.paused, action = paused, "none"  # nothing to redo: wait as before
         return self.record(self.result(text, "undo", "none", ref, before, action, during, t0, parsed={"undid": ch.label}))
 
     def _dont_again(self, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
