@@ -91,5 +91,5 @@ def task_question(text: str, object_words: Iterable[str], example: str = "put th
     if not (words & TASK_VERBS):
         return f"I did not understand {text.strip()!r} as a task: say what to move and where, {example}"
     if not ((words | stems) & seen):
-        return f"{text.strip()!r} names nothing on the table ({', '.join(sorted(seen)) or 'nothing'}); {example}"
+        return f"{text.strip()!r} names nothing on the table ({', '.join(sorted(seen)) or 'nothing'}); type a task, {example}"
     return None
