@@ -17,9 +17,11 @@ from agent.channel import Channel, PollContext
 from agent.policy import Policy, PolicyError
 from agent.session import goal
 from agent.session.corrections import Corrector
+from agent.session.grounding import GroundingWorker
 from agent.session.learning import KnowledgeHook, object_images
 from agent.session.plan_editor import PlanEditor
 from agent.session.recorder import EpisodeRecorder
+from agent.words import classify
 from agent.session.types import (CorrectionResult, EpisodeLogStore, EpisodeSummary, KnowledgeStore, Plan, SessionConfig,
                                  SessionError, SessionEvent)
 from hardware.base import Robot, World
@@ -54,6 +56,7 @@ class TeachingSession:
         self.channel: Optional[Channel] = None
         self.lock = threading.RLock()
         self.corrector = Corrector(self)
+        self.grounding = GroundingWorker(self)
         self._reset_state()
 
     @classmethod
@@ -196,12 +199,26 @@ class TeachingSession:
             ahead = (float(state.time_s) - sim0) / rtf - (time.perf_counter() - wall0)
             if ahead > 0:
                 time.sleep(ahead)
+        self.grounding.poll()  # a grounding that finished in the worker is handed over at this tick boundary
         ch, running = self.channel, self.running
         if ch is None or running is None:
             return
         u = ch.poll(PollContext("moving", step=running[0], tick=tick, plan=self.plan, session=self))
-        if u is not None:
+        if u is None:
+            return
+        if self.ground_in_worker and classify(u.text) == "correction":
+            with self.lock:
+                self._require_active()
+                self.grounding.submit(u.text.strip())
+        else:
             self.correct(u.text, tick=tick)
+
+    @property
+    def ground_in_worker(self) -> bool:
+        """Corrections said during motion are grounded off the control loop (``config.ground_in_worker``;
+        by default when the robot runs in real time)."""
+        c = self.config
+        return c.ground_in_worker if c.ground_in_worker is not None else c.real_time_factor is not None
 
     def step(self) -> Outcome:
         """Run the next step of the plan (the channel, when attached, is polled every control tick)."""
@@ -239,6 +256,9 @@ class TeachingSession:
             self.cursor = i + 1
         else:
             self.paused = after is None  # wait for the user, unless a correction during motion said what to do
+        self.grounding.drain()  # what was said during the motion and is still being grounded applies now
+        after = after or self.after_motion
+        self.after_motion = None
         msg = f"step {i} {call['skill']}: " + ("ok" if outcome.success else "stopped" if outcome.stopped else f"failed ({outcome.failure})")
         self.emit("stopped" if outcome.stopped else "step_end", msg + (f" — {outcome.message}" if outcome.message else ""),
                   step=i, outcome=outcome.to_dict(), frame=frame)

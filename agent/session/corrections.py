@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING, Optional
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
 
 from agent.policy import Grounding, PolicyError
 from agent.session.plan_editor import first_diff, same_shape
@@ -16,6 +17,19 @@ from skills.schema import SkillArgError, validate_plan
 
 if TYPE_CHECKING:
     from agent.session.core import TeachingSession
+
+
+@dataclass
+class Thought:
+    """What the policy made of an utterance, before anything changed: a ``question`` to ask, a ``stop``
+    (``level``), or ``new``: the validated new plan (grounded against ``plan`` in ``contract``)."""
+
+    plan: Plan
+    contract: dict[str, Any]
+    level: str = "none"
+    new: Plan = field(default_factory=list)
+    question: Optional[str] = None
+    parsed: dict[str, Any] = field(default_factory=dict)
 
 
 class Corrector:
@@ -127,41 +141,54 @@ class Corrector:
 
     def _ground(self, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
         s = self.s
-        contract = s.scene_contract()
+        return self.commit(self.think(text, ref, copy.deepcopy(s.plan), list(s.editor.history), list(s.knowledge),
+                                      s.scene_contract()), text, ref, before, during, t0)
+
+    def think(self, text: str, ref: int, plan: Plan, history: list[dict[str, Any]], knowledge: list[dict[str, Any]],
+              contract: dict[str, Any]) -> Thought:
+        """Ground ``text`` against ``plan`` with the policy and validate the answer; changes nothing in the
+        session, so it may run in a worker thread while the arm moves (:mod:`agent.session.grounding`)."""
+        s = self.s
         if s.policy is None:
-            return self.record(self.result(text, "correction", "none", ref, before, "ask", during, t0,
-                                           question="no policy is loaded, so I can only stop, continue, undo, finish or give up"))
+            return Thought(plan, contract, question="no policy is loaded, so I can only stop, continue, undo, finish or give up")
         try:
-            g: Grounding = s.policy.ground(contract, s.task, copy.deepcopy(s.plan), ref, list(s.editor.history),
-                                           s.knowledge, text)
+            g: Grounding = s.policy.ground(contract, s.task, copy.deepcopy(plan), ref, history, knowledge, text)
         except PolicyError as e:
-            return self.record(self.result(text, "correction", "none", ref, before, "ask", during, t0,
-                                           question=f"I could not understand {text!r}: {e}"))
+            return Thought(plan, contract, question=f"I could not understand {text!r}: {e}")
         if g.needs_clarification:
-            return self.record(self.result(text, "correction", g.level, ref, before, "ask", during, t0,
-                                           question=g.question, parsed=g.parsed))
+            return Thought(plan, contract, g.level, question=g.question, parsed=g.parsed)
         if g.level == "stop":
+            return Thought(plan, contract, "stop", parsed=g.parsed)
+        try:
+            return Thought(plan, contract, g.level, new=validate_plan(g.plan, contract), parsed=g.parsed)
+        except SkillArgError as e:
+            return Thought(plan, contract, g.level, question=f"that would make an unsafe plan ({e}); nothing changed",
+                           parsed=g.parsed)
+
+    def commit(self, th: Thought, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
+        """Install what :meth:`think` found (at a control tick boundary when the arm moves), and record it."""
+        s = self.s
+        if th.question is not None:
+            return self.record(self.result(text, "correction", th.level, ref, before, "ask", during, t0,
+                                           question=th.question, parsed=th.parsed))
+        if th.level == "stop":
             if s.running:
                 s.running[1].request_stop()
             s.paused = True
-            return self.record(self.result(text, "stop", "stop", ref, before, "stop", during, t0, parsed=g.parsed))
-        try:
-            new = validate_plan(g.plan, contract)
-        except SkillArgError as e:
-            return self.record(self.result(text, "correction", g.level, ref, before, "ask", during, t0,
-                                           question=f"that would make an unsafe plan ({e}); nothing changed", parsed=g.parsed))
-        if g.level == "plan":
-            new = s.learning.retune(new, s.editor.retargeted(new), s.initial_plan, contract, s.task)
+            return self.record(self.result(text, "stop", "stop", ref, before, "stop", during, t0, parsed=th.parsed))
+        new = th.new
+        if th.level == "plan":
+            new = s.learning.retune(new, s.editor.retargeted(new), s.initial_plan, th.contract, s.task)
         if new == s.plan:
             s.editor.history.append({"utterance": text, "step": ref})
-            r = self.result(text, "correction", g.level, ref, before, "none", during, t0, parsed=g.parsed)
-            if g.level != "none":
+            r = self.result(text, "correction", th.level, ref, before, "none", during, t0, parsed=th.parsed)
+            if th.level != "none":
                 r.question = r.question or "I understood that, but it changes nothing in the plan"
             return self.record(r)
         s.editor.push(before, s.cursor, s.steps_run, text, s.paused)
         s.editor.history.append({"utterance": text, "step": ref})
         action = self.apply(new, during)
-        return self.record(self.result(text, "correction", g.level, ref, before, action, during, t0, parsed=g.parsed))
+        return self.record(self.result(text, "correction", th.level, ref, before, action, during, t0, parsed=th.parsed))
 
     def _undo(self, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
         s = self.s

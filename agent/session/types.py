@@ -79,6 +79,10 @@ class SessionConfig:
     a knowledge base and a log, each ended episode is given to ``kb.ingest`` (memory on).
     ``real_time_factor``: pace a simulated robot at this many simulated seconds per wall-clock second
     (1.0 = real time, so that a person can react while the arm moves); None runs as fast as it can.
+    ``ground_in_worker``: corrections said while the arm moves are grounded in a worker thread and handed to
+    the motion at a tick boundary, so the control loop keeps its rate (``agent.session.grounding``); None:
+    when ``real_time_factor`` is set (as-fast-as-possible simulation grounds inline, so that the simulated
+    time stands still while the policy thinks and runs are reproducible).
     """
 
     frames: bool = True
@@ -91,6 +95,7 @@ class SessionConfig:
     per_phase: int = 4
     learn: bool = True
     real_time_factor: Optional[float] = None
+    ground_in_worker: Optional[bool] = None
 
 
 @dataclass
