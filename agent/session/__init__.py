@@ -31,7 +31,9 @@ Flow (frames and units: ``shared/spec/corrections.md``; metres, radians, newtons
 Parts, one job each: ``agent.words`` (session words), ``plan_editor`` (plan, cursor, undo, rewind),
 ``corrections`` (what an utterance does), ``recorder`` (episode log and frames), ``learning`` (knowledge
 and the learning hook), ``goal`` (goal checks asked of the ``World``), ``runner`` (the episode loop),
-``core`` (:class:`TeachingSession`, which composes them), ``types`` (values, settings, protocols).
+``grounding`` (corrections said while the arm moves are grounded in a worker thread and handed to the
+motion at a tick boundary, in real-time mode), ``core`` (:class:`TeachingSession`, which composes them),
+``types`` (values, settings, protocols).
 """
 from agent.session.core import TeachingSession
 from agent.session.types import (CorrectionResult, EpisodeLogStore, EpisodeSummary, KnowledgeStore, SessionConfig,
