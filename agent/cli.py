@@ -24,6 +24,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
     "memory": ("agent.bench.memory", "knowledge-base retrieval latency and recall at scale"),
     "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
+    "control": ("agent.bench.control", "control-loop tick periods in real time while the policy grounds corrections"),
 }
 
 

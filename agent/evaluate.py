@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from hardware.errors import RobocorrectError, UsageError
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="answers file (JSON Lines)")
@@ -48,18 +50,29 @@ def configure_plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--score", action="store_true", help="score answers against expect_plan and print the accuracy")
 
 
+class CasesError(RobocorrectError):
+    """A cases file that is missing, unreadable, empty or not JSON Lines (the CLI prints one ``error:`` line)."""
+
+
 def read_cases(path: str) -> list[dict[str, Any]]:
+    """The cases of a JSON Lines file; raises :class:`CasesError` when there are none to answer."""
     p = Path(path)
-    if not p.exists():
-        raise SystemExit(f"no cases file at {path}")
+    if not p.is_file():
+        raise CasesError(f"no cases file at {path}")
     out = []
-    for i, line in enumerate(p.read_text().splitlines(), 1):
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CasesError(f"cannot read {path}: {e}") from None
+    for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as e:
-            raise SystemExit(f"{path}:{i}: not valid JSON ({e})") from None
+            raise CasesError(f"{path}:{i}: not valid JSON ({e})") from None
+    if not out:
+        raise CasesError(f"{path} holds no cases (one JSON object a line)")
     return out
 
 
@@ -170,7 +183,7 @@ def run_plan(args: argparse.Namespace) -> int:
     elif args.cases:
         cases = read_cases(args.cases)
     else:
-        raise SystemExit("give a cases file or --generate N")
+        raise UsageError("give a cases file or --generate N")
     pol = _policy(args)
     rows, lat = [], []
     ok = bad = valid = 0

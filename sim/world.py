@@ -57,6 +57,9 @@ class WorldConfig:
     gravity: float = -9.81
     robot: RobotConfig = field(default_factory=PandaConfig)
     scene_camera: CameraSpec = field(default_factory=lambda: CameraSpec(eye=(1.05, 0.0, 0.62), target=(0.48, 0.0, 0.02), fov_deg=52.0))
+    # the user's view: from behind the robot (and a little to its right, so that the arm hides less of the
+    # table), above it, looking forward (+x): the user's left (+y) is the image's left; camera "user"
+    user_camera: CameraSpec = field(default_factory=lambda: CameraSpec(eye=(-0.3, -0.3, 1.3), target=(0.55, 0.0, 0.0), fov_deg=40.0))
     render_size: tuple[int, int] = (160, 120)
     finger_friction: float = 1.0
     table_friction: float = 0.8
@@ -373,22 +376,26 @@ class SimWorld(World):
     def _camera(self, camera: str) -> CameraSpec:
         if camera == "scene":
             return self.config.scene_camera
+        if camera == "user":
+            return self.config.user_camera
         if camera == "wrist":
             (x, y, z), _yaw = self.robot.tcp_pose()
             hand = self.client.getLinkState(self.robot.body, self.robot.HAND)[0]
             return CameraSpec(eye=(hand[0] - 0.05, hand[1], hand[2] + 0.02), target=(x + 0.02, y, z - 0.3), up=(1, 0, 0), fov_deg=75.0, near=0.01)
-        raise ValueError(f"unknown camera {camera!r}; cameras: scene, wrist")
+        raise ValueError(f"unknown camera {camera!r}; cameras: scene, user, wrist")
 
     def _matrices(self, cam: CameraSpec, width: int, height: int) -> tuple[list[float], list[float]]:
         view = self.client.computeViewMatrix(cam.eye, cam.target, cam.up)
         proj = self.client.computeProjectionMatrixFOV(cam.fov_deg, width / height, cam.near, cam.far)
         return view, proj
 
-    def render(self, camera: str = "scene", width: int | None = None, height: int | None = None) -> dict[str, np.ndarray]:
-        """Pixels from ``camera`` ("scene" or "wrist"): ``rgb`` (H, W, 3) uint8, ``depth`` (H, W) float32 metres,
-        ``seg`` (H, W) int32 PyBullet body ids (-1 background). ER_TINY_RENDERER, so it works headless."""
+    def render(self, camera: str | CameraSpec = "scene", width: int | None = None, height: int | None = None) -> dict[str, np.ndarray]:
+        """Pixels from ``camera`` ("scene": facing the robot; "user": from behind it, the user's view, so the
+        user's left is the image's left; "wrist"; or a :class:`CameraSpec`): ``rgb`` (H, W, 3) uint8,
+        ``depth`` (H, W) float32 metres, ``seg`` (H, W) int32 PyBullet body ids (-1 background).
+        ER_TINY_RENDERER, so it works headless."""
         w, h = width or self.config.render_size[0], height or self.config.render_size[1]
-        cam = self._camera(camera)
+        cam = camera if isinstance(camera, CameraSpec) else self._camera(camera)
         view, proj = self._matrices(cam, w, h)
         _, _, rgba, zbuf, seg = self.client.getCameraImage(w, h, view, proj, renderer=p.ER_TINY_RENDERER)
         rgba = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)
@@ -422,6 +429,29 @@ class SimWorld(World):
         if crop.size == 0:
             crop = fr["rgb"]
         return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+
+    def project(self, camera: str | CameraSpec, points: Sequence[Sequence[float]], width: int, height: int) -> np.ndarray:
+        """Pixel coordinates (N, 2) as (column, row) of base-frame ``points`` (m) in a ``width`` x ``height``
+        render of ``camera``."""
+        cam = camera if isinstance(camera, CameraSpec) else self._camera(camera)
+        view, proj = self._matrices(cam, width, height)
+        V = np.asarray(view).reshape(4, 4).T
+        P = np.asarray(proj).reshape(4, 4).T
+        out = []
+        for x, y, z in points:
+            v = P @ V @ np.array([x, y, z, 1.0])
+            out.append(((v[0] / v[3] + 1) * width / 2, (1 - v[1] / v[3]) * height / 2))
+        return np.asarray(out, dtype=np.float64)
+
+    @staticmethod
+    def top_camera(centre: Sequence[float], half_width: float, height: float = 1.2, clip_above: float = 0.09) -> CameraSpec:
+        """A camera straight above ``centre`` (x, y in m) seeing about ``half_width`` m either side; forward (+x)
+        is the image's top and the user's left (+y) the image's left. Nothing higher than ``clip_above`` m is
+        drawn (its near plane cuts it), so the arm hovering over the spot does not hide it."""
+        z = height
+        fov = 2 * math.degrees(math.atan(half_width / (z - 0.04)))
+        return CameraSpec(eye=(centre[0], centre[1], z), target=(centre[0], centre[1], 0.0), up=(1.0, 0.0, 0.0),
+                          fov_deg=fov, near=z - clip_above, far=z + 0.5)
 
     def _project_box(self, name: str, w: int, h: int) -> tuple[int, int, int, int]:
         cam = self.config.scene_camera
@@ -471,17 +501,50 @@ class FrameRecorder:
             self.frames.append(self.world.render(self.camera, *self.size)["rgb"])
 
 
-def save_strip(frames: Sequence[np.ndarray], path: str | Path, max_per_row: int = 8) -> Path:
-    """Save RGB frames (H, W, 3 uint8, same size) side by side as one PNG (rows of ``max_per_row``)."""
+def caption(frame: np.ndarray, text: str, lines: int = 3, scale: float = 0.4) -> np.ndarray:
+    """``frame`` (H, W, 3 uint8 RGB) with a white band below it holding ``text``, wrapped to the width
+    (at most ``lines`` lines; ``\n`` starts a new line)."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    font, thick = cv2.FONT_HERSHEY_SIMPLEX, 1
+    line_h = int(22 * scale / 0.4)
+    wrapped: list[str] = []
+    for para in text.split("\n"):
+        cur = ""
+        for word in para.split():
+            cand = f"{cur} {word}".strip()
+            if cv2.getTextSize(cand, font, scale, thick)[0][0] > w - 8 and cur:
+                wrapped.append(cur)
+                cur = word
+            else:
+                cur = cand
+        wrapped.append(cur)
+    wrapped = wrapped[:lines]
+    band = np.full((line_h * lines + 6, w, 3), 255, dtype=np.uint8)
+    for i, line in enumerate(wrapped):
+        cv2.putText(band, line, (4, line_h * (i + 1)), font, scale, (0, 0, 0), thick, cv2.LINE_AA)
+    return np.vstack([frame, band])
+
+
+def save_strip(frames: Sequence[np.ndarray], path: str | Path, max_per_row: int = 8,
+               labels: Sequence[str] | None = None, label_lines: int = 3) -> Path:
+    """Save RGB frames (H, W, 3 uint8, same size) side by side as one PNG (rows of ``max_per_row``); with
+    ``labels`` (one per frame) each frame gets its caption below it (:func:`caption`)."""
     import cv2
 
     if not frames:
         raise ValueError("no frames to save")
+    if labels is not None:
+        if len(labels) != len(frames):
+            raise ValueError(f"{len(labels)} labels for {len(frames)} frames")
+        h0, w0 = frames[0].shape[:2]
+        frames = [caption(cv2.resize(f, (w0, h0)), t, label_lines) for f, t in zip(frames, labels)]
     h, w = frames[0].shape[:2]
     rows = []
     for i in range(0, len(frames), max_per_row):
         row = [cv2.resize(f, (w, h)) for f in frames[i:i + max_per_row]]
-        row += [np.zeros_like(row[0])] * (max_per_row - len(row)) if len(frames) > max_per_row else []
+        row += [np.full_like(row[0], 255)] * (max_per_row - len(row)) if len(frames) > max_per_row else []
         rows.append(np.hstack(row))
     img = np.vstack(rows)
     out = Path(path)

@@ -39,7 +39,7 @@ for _w in ("rad", "rads", "radian", "radians"):
 for _w in ("turn", "turns", "revolution", "revolutions"):
     UNITS[_w] = ("angle", 2 * math.pi)
 
-SAFETY_WORDS = ("stop", "wait", "halt", "freeze", "abort")
+from agent.words import SAFETY_WORDS  # the one safety vocabulary: session and grounder agree
 _SAFETY_PHRASE = re.compile(r"\bhold on\b(?!\s+(?:tight|to\b|firm|hard))|\bemergency\b")
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+|°|\"")
