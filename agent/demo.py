@@ -126,13 +126,15 @@ class Storyboard:
         import cv2
         import numpy as np
 
+        from sim.camera import top_camera
+
         size, half = 260, 0.09
         (tx, ty, _), _ = self.world.pose(self.target)
         (ox, oy, oz), _ = self.world.pose(self.obj)
-        cam = self.world.top_camera((tx, ty), half)
+        cam = top_camera((tx, ty), half)
         img = np.ascontiguousarray(self.world.render(cam, size, size)["rgb"])
         z = oz
-        px = lambda pts: [tuple(int(round(v)) for v in q) for q in self.world.project(cam, [(x, y, z) for x, y in pts], size, size)]  # noqa: E731
+        px = lambda pts: [tuple(int(round(v)) for v in q) for q in self.world.cameras.project(cam, [(x, y, z) for x, y in pts], size, size)]  # noqa: E731
         for k in range(-8, 9):
             c = (150, 150, 150) if k else (60, 60, 60)
             (a, b) = px([(tx + k / 100, ty - half), (tx + k / 100, ty + half)])
@@ -151,7 +153,7 @@ class Storyboard:
         """Two top views side by side: after the first place and after the last, captioned in centimetres."""
         import numpy as np
 
-        from sim.world import caption
+        from sim.camera import caption
 
         if len(self.places) < 2:
             return None
@@ -189,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
     from agent.policy import PolicyError
     from agent.session import SessionConfig, TeachingSession
     from memory.episodes import EpisodeLog
-    from sim.world import SimWorld, save_strip
+    from sim.camera import save_strip
+    from sim.world import SimWorld
 
     t0 = time.perf_counter()
     out = Path(args.out)
