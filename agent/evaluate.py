@@ -112,6 +112,8 @@ def run_ground(args: argparse.Namespace) -> int:
                 questions += 1
             if g.changes:
                 row["changes"] = g.changes
+            if isinstance(g.parsed, dict) and "confidence" in g.parsed:
+                row["confidence"] = g.parsed["confidence"]
         except (PolicyError, KeyError, TypeError, ValueError) as e:
             ms = (time.perf_counter() - t0) * 1000
             row = {"id": c.get("id"), "level": "none", "plan": c.get("plan", []), "latency_ms": round(ms, 2), "error": str(e)}
