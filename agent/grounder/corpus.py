@@ -1,11 +1,22 @@
 """The training corpus: a grammar of tasks and corrections over random scenes.
 
-Every phrase pool is ``(core, extra)``: core phrases (the contract's own words) are always used for
-training; the extra paraphrases are split by position, every fourth one held out
-(``split="test"`` draws from the held-out ones), so the test set measures phrasings the model never
-saw. Scenes come from :func:`sim.scene.random_scene` (sizes small/large, a gray tray, same-colour
-blocks of other sizes). Utterances get fillers ("uh", "okay so", "please") and ASR-style noise
-(dropped / swapped letters, homophones: "write" for "right", "lef", "to"/"too").
+The phrase pools and the homophone table are data (``agent/grounder/data/*.json``, loaded and validated by
+:mod:`agent.grounder.phrases`). Every pool is ``core`` (always trained) plus ``extra`` paraphrases split by
+position: every fourth one is held out (``split="test"`` draws only from held-out ones where a pool has
+them), and a phrase held out in one pool is trained through no other, so the test split measures
+phrasings the model never saw. No utterance of ``../shared/eval`` or of the held-out real phrasings
+(``tests/data/real_corrections.jsonl``) is ever generated: :func:`ground_example` rejects any whose
+digest is in ``data/blocked.json`` (the texts themselves are not in the repository).
+
+Scenes come from :func:`sim.scene.random_scene` (sizes small/large, a gray tray, same-colour blocks of other
+sizes). Utterances get fillers ("uh", "okay so", "please"), a leading interjection sometimes ("that's
+wrong.", "perfect but"), and ASR-style noise (dropped / swapped letters, homophones). Beside single and
+compound corrections, plan edits, stop and praise, the grammar says what people say: factors ("twice as
+fast"), "undo that", a speed or force word after a motion verb ("approach slower" changes speed only),
+the held object named ("nudge the red block right"), an observation then its fix ("going too fast, slow
+down"), praise with "right" meaning correct, and things that are not corrections at all (keyboard mash,
+other languages, off-topic talk, emoji, bare numbers, placeholder Latin, unknown words in a correction's
+shape), which must change nothing.
 
 Two kinds of examples (plain dicts, JSON-serialisable):
 

@@ -35,6 +35,8 @@ MIN_POINTER_CONFIDENCE = 0.3  # below this the policy asks which object is meant
 ABSTAIN_BELOW = 0.5  # calibrated confidence of the whole reading under which the policy asks instead of acting
 MODEL_STOP_ABOVE = 0.85  # a stop read from words that are not safety words needs this confidence, else it asks
 UNKNOWN_WORD_BELOW = 0.9  # with a word never trained, act only when this sure
+MAX_OFFSET_M = 0.15  # skills.schema's offset bound: an object-relative move further than this asks instead
+_CLAUSES = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+(?:so|but|then)\s+")
 _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\b[\s,.!;:-]*)+(?:(?:and|then|now|ok|okay)\b[\s,]*)*(?P<rest>.*)$")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
 
@@ -54,7 +56,8 @@ class EmbeddedPolicy(Policy):
     name = "embedded"
 
     def __init__(self, checkpoint: Optional[str] = None, threads: int = 1, encoder: Optional[Encoder] = None,
-                 viewpoint: str = "behind", camera_yaw: float = math.pi, abstain_below: float = ABSTAIN_BELOW) -> None:
+                 viewpoint: str = "behind", camera_yaw: float = math.pi, abstain_below: float = ABSTAIN_BELOW,
+                 unknown_word_below: float = UNKNOWN_WORD_BELOW) -> None:
         if viewpoint not in (*VIEWPOINTS, "camera"):
             raise PolicyError(f"viewpoint {viewpoint!r}: choose behind (default), facing or camera")
         torch.set_num_threads(max(1, int(threads)))
@@ -64,7 +67,10 @@ class EmbeddedPolicy(Policy):
             raise PolicyError(str(e)) from None
         self.enc = encoder or Encoder.shared()
         self.viewpoint, self.camera_yaw, self.abstain_below = viewpoint, float(camera_yaw), float(abstain_below)
+        self.unknown_word_below = float(unknown_word_below)
         self.temperature = float(self.meta.get("temperature", 1.0))
+        cal = self.meta.get("calibration") or {}
+        self.platt = (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))) if cal else None
         self.vocab = frozenset(self.meta.get("vocab", ()))
         self._hist_cache: dict[tuple[str, int, int], Intent] = {}
 
@@ -144,11 +150,56 @@ class EmbeddedPolicy(Policy):
                     pt = pt.masked_fill(torch.tensor([n == intent.obj for n in names]), 0.0)
                 intent.tgt = names[int(pt.argmax())]
                 intent.confidence *= float(pt.max())
+        intent.confidence = self.calibrated(intent.confidence)
         if cache:
             if len(self._hist_cache) > 4096:
                 self._hist_cache.clear()
             self._hist_cache[key] = intent
         return intent
+
+    def calibrated(self, raw: float) -> float:
+        """The probability that a reading is right, from the product of its heads' probabilities
+        (Platt scaling on log(raw), fitted on generated held-out cases: ``agent.grounder.calibrate``)."""
+        if self.platt is None:
+            return raw
+        a, b = self.platt
+        z = a * math.log(max(raw, 1e-6)) + b
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def _read(self, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int, has_history: bool) -> Intent:
+        """The model's reading of ``utterance``; when it is unsure or reads no correction and the utterance has
+        several clauses ("going too fast, slow down", "that's wrong. move right"), each clause is read on its own:
+        clauses that are corrections and agree are merged (a later clause wins on a head both name), an
+        interjection or an observation that reads as no correction is dropped, and a contradiction keeps the
+        whole reading (which then asks)."""
+        whole = self._intent(utterance, objs, plan, step, has_history)
+        if whole.level != "unclear" and whole.confidence >= self.abstain_below:
+            return whole  # a sure reading (a correction, praise, a stop) stands
+        parts = [c.strip() for c in _CLAUSES.split(utterance) if c and c.strip(" ,.;!?-")]
+        if len(parts) < 2:
+            return whole
+        reads = [self._intent(c, objs, plan, step, has_history) for c in parts]
+        acts = [r for r in reads if r.level in ("skill", "plan") and r.confidence >= self.abstain_below]
+        if not acts:
+            return whole
+        if len(acts) == 1 or all(r.level == "plan" for r in acts):
+            return acts[-1]
+        if any(r.level != "skill" or r.hist != "new" for r in acts):
+            return acts[-1] if all(r.level == acts[-1].level for r in acts) else whole
+        merged = copy.deepcopy(acts[0])
+        for r in acts[1:]:
+            for table, other in ((merged.signed, r.signed), (merged.scale, r.scale)):
+                for h, c in other.items():
+                    if c == "none":
+                        continue
+                    if table.get(h, "none") != "none" and table[h][0] != c[0]:
+                        return whole  # "left, no, right": say it again
+                    table[h] = c
+            merged.lengths += r.lengths
+            merged.angles += r.angles
+            merged.factor = merged.factor or r.factor
+            merged.confidence = min(merged.confidence, r.confidence)
+        return merged
 
     def _history_effects(self, objs: list[dict[str, Any]], plan: list[dict[str, Any]], history: Sequence[dict[str, Any]]) -> list[Optional[Effect]]:
         effects: list[Optional[Effect]] = []
@@ -193,9 +244,13 @@ class EmbeddedPolicy(Policy):
             if rel.question or rel.offset is None:
                 return Grounding("none", keep, question=rel.question, parsed=parsed)
             effect = Effect(offset=list(rel.offset))
+            cur = plan[step]["args"].get("offset") or [0.0, 0.0, 0.0]
+            if any(abs(float(c) + d) > MAX_OFFSET_M + 1e-9 for c, d in zip(cur, effect.offset)):
+                return Grounding("none", keep, parsed=parsed, question=f"{rel.relation} the {rel.reference} is more than "
+                                 f"{MAX_OFFSET_M * 100:.0f} cm from where I aim; should I put it on or in the {rel.reference} instead?")
             parsed["effect"] = {"offset": effect.offset, "yaw": 0.0, "ratios": {}}
             return self._finish(scene, objs, before, keep, apply_effect(plan, step, effect), "skill", parsed)
-        intent = self._intent(utterance, objs, plan, step, bool(history))
+        intent = self._read(utterance, objs, plan, step, bool(history))
         parsed = intent.to_dict()
         parsed["confidence"] = round(intent.confidence, 4)
         unknown = [w for w in tokens(utterance) if w.isalpha() and len(w) > 2 and w not in self.vocab
@@ -212,7 +267,7 @@ class EmbeddedPolicy(Policy):
                 return Grounding("stop", keep, parsed=parsed)
             return Grounding("none", keep, question=f"do you want me to stop? say 'stop'; I did not act on {utterance!r}", parsed=parsed)
         guess = self._describe(intent)
-        if unknown and intent.confidence < UNKNOWN_WORD_BELOW:
+        if unknown and intent.confidence < self.unknown_word_below:
             return Grounding("none", keep, parsed=parsed,
                              question=f"I don't know the word{'s' if len(unknown) > 1 else ''} {', '.join(repr(w) for w in unknown)}; "
                                       f"did you mean {guess}? say it again in other words")

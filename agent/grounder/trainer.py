@@ -1,7 +1,9 @@
 """Training of :class:`agent.grounder.model.GrounderNet` on the generated corpus.
 
-The MiniLM encoder is frozen, so token states are computed once per distinct text and kept (fp16);
-an epoch then only runs the small trained part. Everything is seeded: the same ``seed`` and thread
+The MiniLM encoder is frozen (it is the process's one MiniLM, shared with the knowledge base), so token
+states are computed once per distinct text and kept (fp16); an epoch then only runs the small trained part.
+After training one softmax temperature is fitted on the held-out templates (:func:`fit_temperature`) and
+stored with the checkpoint, with the training vocabulary (the policy asks about words it never saw). Everything is seeded: the same ``seed`` and thread
 count give the same checkpoint.
 """
 from __future__ import annotations
