@@ -109,12 +109,12 @@ def run_ground(args: argparse.Namespace) -> int:
 
     cases = read_cases(args.cases)
     pol = _policy(args)
-    rows, lat = [], []
+    rows, lat, cpu = [], [], []
     levels: dict[str, int] = {}
     questions = errors = 0
     first_error = ""
     for c in cases:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             g = pol.ground(c["scene"], c.get("task", ""), c["plan"], int(c.get("step", 0)), c.get("history", []),
                            c.get("knowledge", []), c["utterance"])
@@ -125,12 +125,15 @@ def run_ground(args: argparse.Namespace) -> int:
                 questions += 1
             if g.changes:
                 row["changes"] = g.changes
+            if isinstance(g.parsed, dict) and "confidence" in g.parsed:
+                row["confidence"] = g.parsed["confidence"]
         except (PolicyError, KeyError, TypeError, ValueError) as e:
             ms = (time.perf_counter() - t0) * 1000
             row = {"id": c.get("id"), "level": "none", "plan": c.get("plan", []), "latency_ms": round(ms, 2), "error": str(e)}
             errors += 1
             first_error = first_error or f"{c.get('id')}: {e}"
         lat.append(ms)
+        cpu.append((time.process_time() - c0) * 1000)
         levels[row["level"]] = levels.get(row["level"], 0) + 1
         rows.append(row)
     _write(args.out, rows)
@@ -139,6 +142,7 @@ def run_ground(args: argparse.Namespace) -> int:
     if first_error:
         print(f"first error: {first_error}")
     print(latency_line(lat))
+    print(f"cpu time ms: p50 {percentile(cpu, 50):.1f}  p95 {percentile(cpu, 95):.1f} (this process's CPU per case: what the latency is on an unloaded CPU)")
     return 1 if rows and errors == len(rows) else 0
 
 
