@@ -3,7 +3,7 @@
 The simulated Panda runs in real time (``--rate 1``: one simulated second per wall second, 60 Hz control
 ticks) through a real :class:`agent.session.TeachingSession` with the embedded policy, doing
 "put the red block in the green bowl" over and over while a scripted user says a correction every
-``--every`` seconds of motion ("a bit to the left", "a bit to the right", ...) until ``--corrections`` of
+``--every`` seconds of motion ("shift it left a touch", "shift it right a touch", ...) until ``--corrections`` of
 them have been grounded while the arm moved. Every control tick's wall-clock time is recorded at the robot
 (a :class:`TimedRobot` around the simulated arm); the figures are the tick periods inside motions:
 ``nominal_tick_ms`` (control period / rate), ``tick_ms_p50``, ``tick_ms_p99``, ``tick_ms_max``, how many
@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 from hardware.base import Robot, RobotState, ServoCommand
 
 TASK = "put the red block in the green bowl"
-WORDS = ("a bit to the left", "a bit to the right", "a little further forward", "a little closer to me")
+WORDS = ("shift it left a touch", "shift it right a touch", "two centimetres further forward", "come back towards me a little")
 
 
 class TimedRobot(Robot):
