@@ -24,6 +24,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
     "memory": ("agent.bench.memory", "knowledge-base retrieval latency and recall at scale"),
     "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
+    "speech": ("agent.bench.speech", "spoken corrections and the stop word on an espeak-ng + sox corpus: WER, grounding, stop recall and latency"),
 }
 
 
