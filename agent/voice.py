@@ -179,3 +179,47 @@ def transcribe_file(path: str | Path, recognizer: Recognizer, scene: Any = None)
         audio = np.concatenate([c.samples for c in src.chunks()])
     tr = recognizer.transcribe(audio)
     return " ".join(tr.text.split()), tr.confidence
+
+
+class ChannelRelay(Channel):
+    """Forwards :meth:`put` to whichever channel ``target()`` returns now (the running episode's), so one
+    voice input outlives the episodes of a terminal session; with no episode running, says so."""
+
+    def __init__(self, target: Callable[[], Optional[Channel]], show: Callable[[str], None] = print) -> None:
+        super().__init__()
+        self._target = target
+        self._show = show
+
+    def put(self, text: str, source: str = "user", **meta: Any) -> Any:
+        ch = self._target()
+        if ch is None:
+            self._show(f"(no episode is running, so \"{text}\" has nothing to act on; type a task)")
+            return None
+        return ch.put(text, source, **meta)
+
+
+def start_terminal_voice(spec: str, session: Any, current: Callable[[], Optional[Channel]], show: Callable[[str], None],
+                         scene: Any = None, log: Any = None) -> VoiceInput:
+    """Voice for ``robocorrect sim --voice``: ``spec`` 'mic' (hands-free microphone) or a WAV file to replay
+    at real time. What was heard goes to the running episode's channel and, with an episode log, into the
+    log as a 'speech' event (transcript, confidence, saved WAV path)."""
+    from hardware.errors import RobocorrectError
+
+    cfg = SpeechConfig() if spec == "mic" else SpeechConfig(source="file", files=(spec,), realtime=True)
+    if log is not None and getattr(log, "root", None) is not None:
+        cfg.audio_dir = str(Path(log.root) / "audio")
+
+    def record(d: dict[str, Any]) -> None:
+        if log is not None and session.episode_id and not session.finished:
+            try:
+                log.log(session.episode_id, "speech", d)
+            except RobocorrectError:
+                pass  # the episode ended between the check and the write
+
+    voice = VoiceInput(cfg, ChannelRelay(current, show), show=show, record=record)
+    voice.set_scene(scene)
+    show("loading speech models…")
+    voice.warm_up()
+    voice.start()
+    show("listening: speak corrections; 'stop' / 'wait' / 'halt' halts at once")
+    return voice

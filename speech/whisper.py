@@ -49,7 +49,8 @@ class WhisperRecognizer(Recognizer):
     prompt, followed by the vocabulary."""
 
     def __init__(self, model: str = DEFAULT_MODEL, compute_type: str = "int8", cpu_threads: int = 2,
-                 beam_size: int = 1, language: str = "en", prompt_prefix: str = "Robot arm corrections:") -> None:
+                 beam_size: int = 1, language: str = "en",
+                 prompt_prefix: str = "Move it a bit to the left, lower, slower, grip harder.") -> None:
         self.model_name = model
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads
@@ -74,12 +75,15 @@ class WhisperRecognizer(Recognizer):
             raise RecognizerError(f"cannot load the Whisper model {self.model_name!r} ({path}): {e}") from None
 
     def set_vocabulary(self, words: Sequence[str]) -> None:
-        seen: list[str] = []
+        """Prompt = ``prompt_prefix`` (a sentence in the correction style) + the multi-word names among
+        ``words`` (the scene's objects). A long comma list of single words makes tiny.en answer in lists
+        and repeat itself (measured: WER 0.48 -> 0.55 on 12 dev phrases), so single words are left out."""
+        names: list[str] = []
         for w in words:
             w = w.strip()
-            if w and w not in seen:
-                seen.append(w)
-        self.prompt = f"{self.prompt_prefix} {', '.join(seen)}." if seen else self.prompt_prefix
+            if " " in w and w not in names:
+                names.append(w)
+        self.prompt = f"{self.prompt_prefix} Put it on the {', the '.join(names)}." if names else self.prompt_prefix
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         self.warm_up()
