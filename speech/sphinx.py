@@ -7,7 +7,6 @@ Both are much weaker than Whisper on synthetic voices: ``robocorrect bench speec
 """
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from pathlib import Path

@@ -118,3 +118,4 @@ class BurstSpotter(StopSpotter):
     def reset(self) -> None:
         self.gate.reset()
         self._frames, self._too_long = [], False
+        self.last_text = ""

@@ -21,8 +21,8 @@ VAD_KINDS = ("webrtc", "energy", "webrtc+energy")
 def frame_classifier(kind: str = "webrtc", aggressiveness: int = 2) -> Callable[[np.ndarray], bool]:
     """A function float32 frame of :data:`CHUNK` samples -> is it speech."""
     if kind == "webrtc+energy":
-        web, energy = frame_classifier("webrtc", aggressiveness), frame_classifier("energy")
-        return lambda frame: energy(frame) and web(frame)
+        web, loud = frame_classifier("webrtc", aggressiveness), frame_classifier("energy")
+        return lambda frame: loud(frame) and web(frame)
     if kind == "webrtc":
         try:
             import webrtcvad

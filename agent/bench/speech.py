@@ -70,10 +70,6 @@ def wer(refs: list[str], hyps: list[str]) -> float:
     return err / max(1, n)
 
 
-def _pct(xs: list[float], q: float) -> float:
-    return float(np.percentile(xs, q)) if xs else float("nan")
-
-
 def _scorer(path: str) -> Callable[[dict[str, Any], dict[str, Any]], list[str]]:
     from hardware.errors import UsageError
 
@@ -133,7 +129,7 @@ def _spot(spotter: Any, audio: np.ndarray) -> tuple[list[tuple[float, float]], f
 def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minutes: float = 10.0,
           spotter_kind: str = "burst", recognizer_kind: str = "whisper", log: Callable[[str], None] = print) -> dict[str, Any]:
     """Build (or reuse) the corpus and measure; returns the figures (see the module docstring)."""
-    from agent.evaluate import read_cases
+    from agent.evaluate import percentile, read_cases
     from agent.factory import make_policy
     from agent.voice import transcribe_file
     from speech.config import SpeechConfig
@@ -211,11 +207,11 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
         res["wer"][name] = round(wer(refs, hyps), 4)
         res["grounding_spoken"][name] = round(ok / max(1, len(cases)), 4)
         res["spoken_over_typed"][name] = round(ok / max(1, typed_ok), 4)
-        res["asr_ms_p50"][name] = round(_pct(asr, 50), 1)
+        res["asr_ms_p50"][name] = round(percentile(asr, 50), 1)
         log(f"{name}: WER {res['wer'][name]:.3f}  grounding spoken {res['grounding_spoken'][name]:.3f} "
             f"(typed {res['grounding_typed']:.3f}, ratio {res['spoken_over_typed'][name]:.3f})")
-    res["utterance_to_change_ms_p50"] = round(_pct(change_ms, 50), 1)
-    res["utterance_to_change_ms_p95"] = round(_pct(change_ms, 95), 1)
+    res["utterance_to_change_ms_p50"] = round(percentile(change_ms, 50), 1)
+    res["utterance_to_change_ms_p95"] = round(percentile(change_ms, 95), 1)
     res["asr_errors_that_broke_grounding"] = heard_examples
 
     # --- the stop word -------------------------------------------------------------------------------
@@ -245,8 +241,8 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
         res["stop_recall"][name] = round(caught / max(1, len(stops)), 4)
         res["false_stops_per_hour"][name] = round(false / max(dur, 1e-9) * 3600, 2)
         log(f"{name}: stop recall {res['stop_recall'][name]:.3f}; {false} false stops in {dur / 60:.1f} min")
-    res["stop_latency_ms_p50"] = round(_pct(lat, 50), 1)
-    res["stop_latency_ms_p95"] = round(_pct(lat, 95), 1)
+    res["stop_latency_ms_p50"] = round(percentile(lat, 50), 1)
+    res["stop_latency_ms_p95"] = round(percentile(lat, 95), 1)
     res["stops_missed"] = missed
     res.update({"cases": len(cases), "stop_phrases": len(stops), "nonstop_minutes": round(total / 60, 2),
                 "recognizer": recognizer_kind, "spotter": spotter_kind})
