@@ -25,6 +25,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "memory": ("agent.bench.memory", "knowledge-base retrieval latency and recall at scale"),
     "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
     "control": ("agent.bench.control", "control-loop tick periods in real time while the policy grounds corrections"),
+    "speech": ("agent.bench.speech", "spoken corrections and the stop word on an espeak-ng + sox corpus: WER, grounding, stop recall and latency"),
 }
 
 

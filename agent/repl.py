@@ -48,6 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-frames", action="store_true", help="do not save camera frames")
     parser.add_argument("--rate", type=float, default=None,
                         help="simulated seconds per wall-clock second (default 1 = real time on a terminal, as fast as possible when piped)")
+    parser.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
+                        help="speak corrections: the microphone, hands-free (or replay WAV); tasks are still typed")
 
 
 class _UI:
@@ -219,6 +221,11 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
     con.print("[bold]robocorrect sim[/bold] — " + ("type 'help' for what you can say" if interactive else "reading piped input"))
     con.print(f"memory: on ({kb.path})" if kb is not None else "memory: off (start with --kb DIR to remember what you teach)")
     ui.scene(scene)
+    voice = None
+    if getattr(args, "voice", None):
+        from agent.voice import start_terminal_voice
+
+        voice = start_terminal_voice(args.voice, session, lambda: channel if busy() else None, con.print, scene, log)
     if args.task:
         start_episode(args.task)
     try:
@@ -280,6 +287,8 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
         con.print("interrupted")
         return 130
     finally:
+        if voice is not None:
+            voice.close()
         world.close()
         log.close()
         if kb is not None:
