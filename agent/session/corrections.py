@@ -175,6 +175,7 @@ class Corrector:
             if s.running:
                 s.running[1].request_stop()
             s.paused = True
+            self._then(th, text, ref, before)
             return self.record(self.result(text, "stop", "stop", ref, before, "stop", during, t0, parsed=th.parsed))
         new = th.new
         if th.level == "plan":
@@ -189,6 +190,24 @@ class Corrector:
         s.editor.history.append({"utterance": text, "step": ref})
         action = self.apply(new, during)
         return self.record(self.result(text, "correction", th.level, ref, before, action, during, t0, parsed=th.parsed))
+
+    def _then(self, th: Thought, text: str, ref: int, before: Plan) -> None:
+        """A safety word that led a correction ("stop, move your arm up a bit"): the arm halts, and the correction
+        the policy grounded after it (``parsed["then"]``) becomes the plan the paused step resumes with; one
+        undo takes it back. An unsafe or empty one is dropped (the halt stands)."""
+        s = self.s
+        then = th.parsed.get("then") if isinstance(th.parsed, dict) else None
+        if not then:
+            return
+        try:
+            new = validate_plan(then["plan"], th.contract)
+        except (SkillArgError, KeyError, TypeError):
+            return
+        if new == s.plan:
+            return
+        s.editor.push(before, s.cursor, s.steps_run, text, True)
+        s.editor.history.append({"utterance": then.get("utterance", text), "step": ref})
+        s.plan = copy.deepcopy(new)
 
     def _undo(self, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
         s = self.s
