@@ -42,6 +42,8 @@ class Observation:
 
     ``phase``: 'start', 'moving' (a step is running), 'after_step' or 'idle' (the robot waits or is done).
     ``step``: the step index the robot is on; ``skill``: what that step does, as seen ('pick', 'place', ...);
+    ``object``: the object the step is about (a pick's object; for a place, the object it carried); ``picked_at``:
+    the plan step that picked it up (the robot announces its plan, so a person knows which step that was);
     ``objects``: every object where it rests now; ``held``: the object in the gripper (None: nothing);
     ``heading``: while a pick or place runs, the point the gripper is heading for (m); ``heading_to``: the object
     or container it is heading for; ``event``: what visibly went wrong in the step just run ('missed_grasp',
@@ -53,6 +55,8 @@ class Observation:
     step: int
     skill: Optional[str]
     objects: tuple[Seen, ...]
+    object: Optional[str] = None
+    picked_at: Optional[int] = None
     held: Optional[str] = None
     heading: Optional[Vec3] = None
     heading_to: Optional[str] = None
@@ -121,15 +125,16 @@ class Observer:
                 if d > ob.size / 2 + 0.1:
                     continue
                 r = NEAR
+                over = d < ob.size / 2 and a.position[2] > seen[b.name].position[2]
                 try:
                     if ob.is_container and w.is_in(a.name, b.name):
                         r = IN
-                    elif w.is_on(a.name, b.name):
+                    elif (not ob.is_container or ob.kind == "tray") and w.is_on(a.name, b.name):
                         r = ON
-                    elif d < ob.size / 2 and a.position[2] > seen[b.name].position[2]:
-                        r = ON_RIM
+                    elif over:
+                        r = ON_RIM  # over it but not in: on its rim, or on something inside it
                 except Exception:  # noqa: BLE001
-                    pass
+                    r = ON_RIM if over else NEAR
                 rels.append((a.name, b.name, r))
         return tuple(rels)
 
@@ -154,10 +159,16 @@ class Observer:
         except Exception:  # noqa: BLE001
             held = None
         call = plan[step] if 0 <= step < len(plan) else None
+        about, picked_at = None, None
+        if call is not None and call["skill"] == "pick":
+            about, picked_at = call.get("args", {}).get("object"), step
+        elif call is not None and call["skill"] == "place":
+            picked_at = next((j for j in range(step - 1, -1, -1) if plan[j]["skill"] == "pick"), None)
+            about = plan[picked_at].get("args", {}).get("object") if picked_at is not None else None
         heading, heading_to = self._heading(call, held) if phase == "moving" else (None, None)
         event = getattr(outcome, "failure", None) if outcome is not None else None
         ok = bool(getattr(outcome, "success", False)) if outcome is not None else None
-        return Observation(phase=phase, step=step, skill=call["skill"] if call else None, objects=objects, held=held,
+        return Observation(phase=phase, step=step, skill=call["skill"] if call else None, objects=objects, object=about, picked_at=picked_at, held=held,
                            heading=heading, heading_to=heading_to, event=event, step_ok=ok, plan_done=plan_done,
                            relations=self._relations(objects))
 

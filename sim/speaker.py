@@ -98,9 +98,9 @@ class Speaker:
         rng = self.rng
         wrong, sign, magnitude, said = False, 0, None, None
         axis = v.axis
-        if v.intent in DIRECTIONAL:
+        if v.intent in DIRECTIONAL + ("other_way",):
             sign = 1 if v.error > 0 else -1
-            if allow_wrong and rng.random() < self.wrong_direction_rate:
+            if allow_wrong and v.intent != "other_way" and rng.random() < self.wrong_direction_rate:
                 sign, wrong = -sign, True
         if v.intent == "offset":
             assert axis is not None

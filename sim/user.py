@@ -117,7 +117,6 @@ class SimulatedUser:
         self._fails: dict[str, int] = {}  # pick object -> failed picks seen
         self._corrected_steps: set[int] = set()
         self._spoke_in_motion = False
-        self._held: Optional[str] = None
         self._backwards: Optional[Utterance] = None
         self._restate: Optional[Utterance] = None
         self._last_vague = False
@@ -212,8 +211,6 @@ class SimulatedUser:
     def watch(self, obs: Observation) -> Optional[Utterance]:
         """While step ``obs.step`` moves: speak when the gripper visibly heads for the wrong object, container or
         spot (once per motion), or take back a direction said backwards."""
-        if obs.held:
-            self._held = obs.held
         if self.gave_up:
             return None
         p = self._pending(obs.step)
@@ -248,8 +245,7 @@ class SimulatedUser:
     def react(self, obs: Observation) -> Optional[Utterance]:
         """After step ``obs.step`` ran (``obs.step_ok``, ``obs.event``): see the module docstring."""
         self._spoke_in_motion = False
-        held_before = self._held
-        self._held = obs.held
+        held_before = obs.object  # what the step picked, or carried to its place
         if self.gave_up:
             return None
         p = self._pending(obs.step)
@@ -288,17 +284,19 @@ class SimulatedUser:
         return None
 
     def _after_failed_pick(self, obs: Observation, obj: Optional[str]) -> Optional[Utterance]:
+        """A pick that failed, or a block dropped on the way (the correction then refers to its pick)."""
         key = obj or "?"
         n = self._fails.get(key, 0)
         self._fails[key] = n + 1
-        v = self._vague("vague_pick", obs.step, f"pick failed ({obs.event})")
+        step = obs.picked_at if obs.picked_at is not None else obs.step
+        v = self._vague("vague_pick", step, f"pick failed ({obs.event})")
         if v is not None:
             return v
         fixes = PICK_FIXES.get(obs.event or "", PICK_FIXES["slipped"])
-        fix = fixes[min(n, len(fixes) - 1)]
+        fix = fixes[min(n, len(fixes) - 1)] if obs.skill == "pick" else "harder"
         if fix == "lower":
-            return self._say(Violation("offset", "offset", -0.008, "z", reason=f"{obs.event}: grab it lower"), obs.step, True)
-        return self._say(Violation("force", "force", 10.0, reason=f"{obs.event}: grip harder"), obs.step, True)
+            return self._say(Violation("offset", "offset", -0.008, "z", reason=f"{obs.event}: grab it lower"), step, True)
+        return self._say(Violation("force", "force", 10.0, reason=f"{obs.event}: grip harder"), step, True)
 
     def _after_failed_place(self, obs: Observation, obj: str) -> Optional[Utterance]:
         tgt = self.target_of(obj)

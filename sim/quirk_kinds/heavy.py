@@ -7,7 +7,7 @@ from sim.quirk_kinds._grip import GripQuirk
 
 class Heavy(GripQuirk):
     name = "heavy"
-    sizes = ("medium", "large")
+    sizes = ("large",)  # thresholds measured on 5 cm blocks
     friction = 0.5
     mass = 1.5
     min_force = 35.0
