@@ -368,6 +368,8 @@ class TaskGenerator:
         kinds_here = sorted({q.kind for q in scene.quirks if q.object in names})
         if control and kinds_here:
             raise SceneError("a control task's goal carries a quirk")
+        if control and not scene.quirks:
+            raise SceneError("a control task needs quirky objects beside its goal")
         if not control and not kinds_here:
             raise SceneError("a quirk task's goal carries no quirk")
         return Task(id=f"r{round_no}-t{index:02d}", round=round_no, text=text, goal=goal, scene=scene, kinds=kinds_here,
