@@ -11,8 +11,8 @@ corpus and from the knowledge base.
   each entry's ``text`` with its ``effect`` as the answer, plus the knowledge the caller retrieved for
   this plan (``ground(..., knowledge=...)``).
 
-An :class:`Example` is one line of the prompt: ``"utterance" -> {edit}`` (with the earlier correction
-it followed, when it has one).
+An :class:`Example` is one exchange of the prompt: ``"utterance" ->`` answered by ``{edit}`` (with the
+earlier correction it followed, when it has one).
 """
 from __future__ import annotations
 

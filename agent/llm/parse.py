@@ -6,7 +6,7 @@ duplicate keys, NaN and Infinity rejected). :func:`parse_plan` and :func:`parse_
 the keys, the level, and run every plan through :func:`skills.schema.validate_plan` (defaults filled,
 safe bounds, object names in the scene). Grounding also checks level consistency against the input
 plan: ``stop`` / ``none`` (and any answer with a ``question``) must keep the plan; ``skill`` must keep
-the skills and their ``object`` / ``target``; ``skill`` and ``plan`` must change something (an answer that
+the skills and their ``object`` / ``target`` and ``plan`` must change them; both must change something (an answer that
 claims a change and makes none is rejected, not passed off as right). Anything else raises :class:`~agent.policy.PolicyError`
 with a message that says what was wrong; nothing unvalidated is ever returned.
 """
@@ -247,6 +247,8 @@ def parse_grounding(text: str, scene: Any, plan: Sequence[dict[str, Any]]) -> Gr
         raise PolicyError(
             f"model answered level 'skill' but changed the skills or their object/target: [{b}] -> [{a}]; that is level 'plan'"
         )
+    if level == "plan" and _anchors(before) == _anchors(after) and not plans_equal(before, after):
+        raise PolicyError("model answered level 'plan' but only changed arguments of the same skills and objects; that is level 'skill'")
     if level in ("skill", "plan") and plans_equal(before, after):
         raise PolicyError(
             f"model answered level {level!r} but the plan is unchanged; a correction that changes nothing is level 'none' "

@@ -268,16 +268,20 @@ def edit_messages(
 ) -> list[Message]:
     """Chat messages asking for an edit (:mod:`agent.llm.edits`) after ``utterance``.
 
-    ``examples``: :class:`agent.llm.examples.Example` objects (anything with ``line()``), shown as
-    ``"utterance" -> {edit}`` lines just before the case; none for zero-shot.
+    ``examples``: :class:`agent.llm.examples.Example` objects, given as earlier chat turns (the user says
+    the example's utterance, the assistant answers its edit), so that even a small model without
+    constrained decoding answers in the same form; none for zero-shot. The last user turn carries the
+    case: objects, plan, step, earlier corrections and the utterance.
     """
     lines = [f"Objects: {compact_scene(scene)}", f"Plan: {compact_plan(plan)}"]
     if 0 <= step < len(plan):
         lines.append(f"Now at step {step} ({plan[step].get('skill')})")
     if history:
         lines.append("Said before: " + "; ".join(f'"{h.get("utterance", "")}"' for h in history))
-    if examples:
-        lines.append("Examples:\n" + "\n".join(e.line() for e in examples))
     before = f'(after "{history[-1].get("utterance", "")}") ' if history else ""
     lines.append(f'{before}"{utterance}" ->')
-    return [{"role": "system", "content": SYSTEM_EDIT}, {"role": "user", "content": "\n".join(lines)}]
+    messages: list[Message] = [{"role": "system", "content": SYSTEM_EDIT}]
+    for e in examples:
+        said, answer = e.line().split(" -> ", 1)
+        messages += [{"role": "user", "content": f"{said} ->"}, {"role": "assistant", "content": answer}]
+    return messages + [{"role": "user", "content": "\n".join(lines)}]

@@ -51,6 +51,7 @@ def test_plan_edits_retarget_and_append():
     ({"level": "skill", "changes": [{"arg": "offset", "op": "scale", "value": [2, 2, 2]}]}, "not 'scale'"),
     ({"level": "skill", "changes": [{"arg": "width", "op": "add", "value": 1}]}, "has no argument 'width'"),
     ({"level": "skill", "plan": []}, "unexpected keys"),
+    ({"level": "plan", "changes": [{"arg": "offset", "op": "add", "value": [0, 0.01, 0]}]}, "that is level 'skill'"),
     ({"level": "maybe"}, "unknown level"),
 ])
 def test_bad_edits_are_rejected(edit, msg):
