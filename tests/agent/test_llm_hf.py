@@ -205,3 +205,27 @@ def test_constrained_decoding_lets_a_valid_answer_through(model_dir):
     p.logits_processors = _forcing(p, answer[1:])
     g = _ground(p, "great")
     assert g.level == "none" and p.last_text == answer
+
+
+def test_schema_constrained_random_model_stays_inside_the_edit_grammar(model_dir):
+    import regex
+
+    from agent.llm.edits import edit_pattern
+
+    p = HFPolicy(model=str(model_dir), max_new_tokens=60, examples=2)  # defaults: answer=edit, constrained=schema
+    try:
+        _ground(p)
+    except PolicyError:
+        pass  # a random model's edit may be unfinished or change nothing; it must still be grammar
+    assert p.last_text and regex.compile(edit_pattern(SCENE)).fullmatch(p.last_text, partial=True), p.last_text
+    assert p.last_usage["prompt_tokens"] > 0 and 0 < p.last_usage["completion_tokens"] <= 60
+    roles = [m["role"] for m in p.last_messages]
+    assert roles[0] == "system" and roles[1:5] == ["user", "assistant", "user", "assistant"] and roles[-1] == "user"
+
+
+def test_forced_edit_is_applied_and_validated(model_dir):
+    edit = '{"level": "skill", "changes": [{"arg": "offset", "op": "add", "value": [0, 0.012, 0]}]}'
+    p = HFPolicy(model=str(model_dir), max_new_tokens=80, examples=0)
+    p.logits_processors = _forcing(p, edit)
+    g = _ground(p)
+    assert p.last_text == edit and g.level == "skill" and g.changes == ["step 1 place: offset y +1.2 cm"]
