@@ -32,7 +32,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     from agent.factory import POLICIES, policy_help
 
     p.add_argument("--out", required=True, help="answers file (JSON Lines)")
-    p.add_argument("--policy", default="embedded", choices=POLICIES, help="embedded (default), hf or openai; options below")
+    p.add_argument("--policy", default="embedded", metavar="{" + ",".join(POLICIES) + "}", help="embedded (default), hf or openai; options below")
     p.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", help="an option of the policy, listed below (repeatable)")
     p.epilog = policy_help()
     p.formatter_class = argparse.RawDescriptionHelpFormatter
