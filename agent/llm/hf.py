@@ -1,29 +1,27 @@
 """``hf`` policy: any local transformers causal language model as the robocorrect policy.
 
-Point it at a model directory (anything ``AutoModelForCausalLM`` loads: Qwen2.5-Instruct, Llama-3,
-Phi-3, SmolLM2, a fine-tune of your own) or, with network access, a hub name::
+Point it at a model folder (anything ``AutoModelForCausalLM`` loads: Qwen2.5-Instruct, Llama-3, Phi-3,
+SmolLM2, a fine-tune of your own), a GGUF file (:mod:`agent.llm.gguf`; needs the ``gguf`` package), a
+folder holding one GGUF file, or a hub name already in the local cache::
 
     from agent.llm.hf import HFPolicy
-    policy = HFPolicy(model="/models/Qwen2.5-1.5B-Instruct")            # cuda if available, else cpu
-    policy = HFPolicy(model="Qwen/Qwen2.5-1.5B-Instruct", dtype="bfloat16", local_files_only=False)
+    policy = HFPolicy(model="/models/Qwen2.5-1.5B-Instruct")              # cuda if available, else cpu
+    policy = HFPolicy(model="/models/SmolLM2-135M-Instruct.Q4_1.gguf", threads=1)
 
-or, through the factory, ``agent.factory.make_policy("hf", model=PATH)``. A local directory is always
-loaded with ``local_files_only=True``; set ``HF_HUB_OFFLINE=1`` to make sure nothing is downloaded.
+or, through the factory, ``agent.factory.make_policy("hf", model=PATH)``, which checks every option.
+Nothing is downloaded unless ``local_files_only=False``.
 
 How it answers: the prompt of :mod:`agent.llm.prompt` is rendered with the tokenizer's chat template
 when it has one (system turn merged into the user turn if the template refuses a system role),
-otherwise as a plain prompt; ``force_prefix`` (e.g. ``"{"``) is appended where the answer starts, a
-cheap form of constrained decoding that makes chat models answer in JSON at once. Generation is
-greedy (``do_sample=False``) and stops as soon as the first JSON object is closed, or after
-``max_new_tokens``. The text then goes through :mod:`agent.llm.parse` (first balanced JSON object,
-keys, level, ``skills.schema.validate_plan``, level consistency). Garbage, unsafe or inconsistent
-output raises :class:`~agent.policy.PolicyError`; it is never executed.
-
-Constrained decoding: ``constrained=True`` keeps the generated text a prefix of one JSON object at every
-token (:mod:`agent.llm.constrain`; syntax only, the content is still validated). For more,
-``logits_processors`` is a factory called once per generation that
-returns ``transformers.LogitsProcessor`` objects (for instance a grammar-constrained processor);
-:class:`ForcedTextProcessor` is a minimal one that forces an exact token sequence.
+otherwise as a plain prompt; ``force_prefix`` is appended where the answer starts. Generation is greedy
+(``do_sample=False``) and stops as soon as the first JSON object is closed, or after ``max_new_tokens``.
+``constrained``: ``"schema"`` (default) keeps every token inside the answer's grammar
+(:func:`agent.llm.edits.edit_pattern` for edit answers), ``"json"`` inside one JSON object, ``"off"``
+leaves the model free (:mod:`agent.llm.constrain`). The text then goes through :mod:`agent.llm.parse`
+(keys, level, ``skills.schema.validate_plan``, level consistency, no do-nothing changes). Garbage,
+unsafe or inconsistent output raises :class:`~agent.policy.PolicyError`; it is never executed.
+``logits_processors`` is a factory called once per generation that returns extra
+``transformers.LogitsProcessor`` objects; :class:`ForcedTextProcessor` forces an exact token sequence.
 """
 from __future__ import annotations
 
