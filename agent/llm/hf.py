@@ -123,14 +123,16 @@ def pick_dtype(dtype: Optional[str], device: str) -> Any:
 class HFPolicy(LLMPolicy):
     """A policy answered by a local transformers causal LM, greedy, validated.
 
-    ``model``: a model directory or hub name. ``device``: ``cuda`` if available else ``cpu`` when
-    None. ``dtype``: ``float32`` / ``float16`` / ``bfloat16`` / ``auto``; None = float32 on cpu,
-    bfloat16 on cuda. ``max_new_tokens``: generation budget per answer. ``force_prefix``: text the
-    answer is forced to start with (e.g. ``"{"``). ``use_chat_template``: None = when the tokenizer
-    has one. ``local_files_only``: None = True for a directory, else ``HF_HUB_OFFLINE`` decides.
-    ``constrained``: keep the output syntactically one JSON object during generation
-    (:class:`agent.llm.constrain.JSONLogitsProcessor`). ``logits_processors``: factory of extra
-    LogitsProcessors per generation (e.g. a grammar). The model is loaded in the constructor; a missing or broken model raises :class:`PolicyError`.
+    ``model``: a model folder, a ``.gguf`` file (or a folder holding one) or a cached hub name.
+    ``device``: ``cuda`` if available else ``cpu`` when None. ``dtype``: ``float32`` / ``float16`` /
+    ``bfloat16`` / ``auto``; None = float32 on cpu, bfloat16 on cuda. ``max_new_tokens``: generation
+    budget per answer (None = 96 for edit answers, 512 for whole plans). ``force_prefix``: text the
+    answer is forced to start with. ``use_chat_template``: None = when the tokenizer has one.
+    ``local_files_only``: look a hub name up in the local cache only. ``constrained``: ``"schema"``,
+    ``"json"`` or ``"off"`` (True / False = schema / off). ``threads``: torch CPU threads.
+    ``logits_processors``: factory of extra LogitsProcessors per generation. ``answer``, ``examples``,
+    ``kb``, ``kb_examples``: :class:`agent.llm.base.LLMOptions`. The model is loaded in the constructor;
+    a missing or broken model raises :class:`PolicyError`.
     """
 
     name = "hf"
