@@ -111,3 +111,19 @@ def test_retrieval_finds_near_phrasings_and_kb_entries_become_examples():
     kb = knowledge_examples([{"text": "blocks: grasp 1.5 cm lower", "effect": {"skill": "pick", "changes": [{"arg": "offset", "op": "add", "value": [0, 0, -0.015]}]}},
                              {"text": "retarget", "effect": {"plan_op": "x"}}])
     assert len(kb) == 1 and kb[0].source == "kb" and '"blocks: grasp 1.5 cm lower" -> {"level": "skill"' in kb[0].line()
+
+
+def test_knowledge_base_entries_nearest_to_the_utterance_become_examples(tmp_path):
+    from agent.llm.examples import KBExamples
+    from memory.kb import KnowledgeBase
+
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.add({"text": "grasp small blocks 1.5 cm lower", "scope": "skill", "conditions": {"skill": "pick", "object_size": "small"},
+            "effect": {"skill": "pick", "changes": [{"arg": "offset", "op": "add", "value": [0, 0, -0.015]}]}})
+    kb.add({"text": "move slower near the tray", "scope": "skill", "conditions": {"skill": "place", "target_kind": "tray"},
+            "effect": {"skill": "place", "changes": [{"arg": "speed", "op": "scale", "value": 0.6}]}})
+    kb.close()
+    got = KBExamples(str(tmp_path / "kb"), k=1).search("grab it a bit lower")
+    assert [e.utterance for e in got] == ["grasp small blocks 1.5 cm lower"] and got[0].source == "kb"
+    with pytest.raises(PolicyError, match="no knowledge base at"):
+        KBExamples(str(tmp_path / "nope"))
