@@ -1,4 +1,8 @@
-"""JSON-constrained greedy decoding for the ``hf`` policy (optional; validation still decides).
+"""Constrained greedy decoding for the ``hf`` policy: inside one answer grammar, or inside JSON (validation still decides).
+
+:class:`RegexPrefix` recognises prefixes of an answer *schema* written as a regular expression
+(:func:`agent.llm.edits.edit_pattern`: keys, levels, arguments, the scene's object names, short numbers),
+with the ``regex`` package's partial matching; :class:`JSONLogitsProcessor` drives either recogniser.
 
 :class:`JSONPrefix` is an incremental character-level JSON recogniser: :meth:`JSONPrefix.feed` says
 whether the text so far can still become one JSON object (top level must be an object; strings,
