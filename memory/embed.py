@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import os
 import re
 import threading
@@ -20,6 +21,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 from hardware.errors import RobocorrectError
+from hardware import runtime
 
 
 class EmbedderError(RobocorrectError, RuntimeError):
@@ -66,10 +68,8 @@ class MiniLMEmbedder(Embedder):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             path = self.model_path or minilm_path()
-            import torch
-
             if self.threads:
-                torch.set_num_threads(self.threads)
+                runtime.set_threads(self.threads)
             self._tok, self._model = shared_minilm(path)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -79,16 +79,9 @@ class MiniLMEmbedder(Embedder):
         self._load()
         import torch
 
-        out = []
-        prev = torch.get_num_threads()
-        small = len(texts) <= self.small_batch and prev > 1
-        if small:  # a few short queries: one thread is faster than paying for (contended) intra-op parallelism
-            torch.set_num_threads(1)
-        try:
+        # a few short queries: one thread is faster than paying for (contended) intra-op parallelism
+        with runtime.single_thread() if len(texts) <= self.small_batch else contextlib.nullcontext():
             return self._embed(texts, torch)
-        finally:
-            if small:
-                torch.set_num_threads(prev)
 
     def _embed(self, texts: list[str], torch: Any) -> np.ndarray:
         out = []

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Optional, Protocol
 
 import numpy as np
 from hardware.errors import RobocorrectError
+from hardware import runtime
 
 log = logging.getLogger(__name__)
 MAGIC = b"RCVIDX1\n"
@@ -271,13 +272,8 @@ class VectorIndex:
             self._index.hnsw.efSearch = max(self.config.ef_search, kk)
         if nq <= self.config.single_thread_below:
             # a handful of queries gains nothing from OpenMP and pays its start-up (badly, on a busy machine)
-            faiss = _faiss()
-            prev = faiss.omp_get_max_threads()
-            faiss.omp_set_num_threads(1)
-            try:
+            with runtime.single_thread():
                 scores, labels = self._index.search(q, kk)
-            finally:
-                faiss.omp_set_num_threads(prev)
         else:
             scores, labels = self._index.search(q, kk)
         for r in range(nq):

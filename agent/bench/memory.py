@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import numpy as np
+from hardware import runtime
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -110,11 +111,9 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def run_bench(a: argparse.Namespace, log=lambda s: print(s, file=sys.stderr, flush=True)) -> dict[str, Any]:
-    import faiss
-
     from memory.index import IndexConfig, VectorIndex
 
-    faiss.omp_set_num_threads(max(1, a.threads))
+    runtime.set_threads(max(1, a.threads))
     rng = np.random.default_rng(a.seed)
     n, dim, k = a.entries, a.dim, a.k
     nclusters = a.clusters or int(min(4096, max(16, n // 1000)))
@@ -172,7 +171,7 @@ def run_bench(a: argparse.Namespace, log=lambda s: print(s, file=sys.stderr, flu
     _, found = index.search(rq, k)
     recall = recall_at_k(found, truth)
 
-    faiss.omp_set_num_threads(max(1, a.query_threads))
+    runtime.set_threads(max(1, a.query_threads))
     lat = []
     for i in range(min(20, len(queries))):  # warm-up
         index.search(queries[i : i + 1], k)

@@ -43,6 +43,7 @@ from sim.phrases import PhraseBank, PhraseBankError
 from sim.quirk_kinds import kind_names
 from sim.tasks import QUIRK_KINDS, Task, TaskGenerator
 from sim.user import SimulatedUser, UserConfig, Wish
+from hardware import runtime
 
 MEMORY_SETTINGS = ("on", "off", "both")
 # How far (m) beyond a placement wish's tolerance a landed object may lie (the drop bounces).
@@ -342,9 +343,7 @@ def run_teach_bench(cfg: TeachBenchConfig, say: Callable[[str], None] = print) -
     t_all = time.perf_counter()
     if cfg.threads:
         # one intra-op thread: on a shared, busy CPU, torch's spinning thread pool makes each MiniLM call ~40x slower
-        import torch
-
-        torch.set_num_threads(cfg.threads)
+        runtime.set_threads(cfg.threads)
     bank = PhraseBank.load(cfg.phrases)
     out = Path(cfg.out) if cfg.out else Path(tempfile.mkdtemp(prefix="robocorrect-teach-"))
     out.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from .model import MODES, Encoder, load_checkpoint, object_features
 from .numbers import SAFETY_WORDS, is_safety_stop, parse_factor, parse_quantities, tokens
 from .relative import VIEWPOINTS, find_relative, to_base
 from .scene_words import seen, unknown_reference
+from hardware import runtime
 
 MIN_POINTER_CONFIDENCE = 0.3  # below this the policy asks which object is meant
 ABSTAIN_BELOW = 0.5  # calibrated confidence of the whole reading under which the policy asks instead of acting
@@ -60,7 +61,7 @@ class EmbeddedPolicy(Policy):
                  unknown_word_below: float = UNKNOWN_WORD_BELOW) -> None:
         if viewpoint not in (*VIEWPOINTS, "camera"):
             raise PolicyError(f"viewpoint {viewpoint!r}: choose behind (default), facing or camera")
-        torch.set_num_threads(max(1, int(threads)))
+        runtime.set_threads(max(1, int(threads)))
         try:
             self.net, self.meta = load_checkpoint(str(checkpoint or DEFAULT_CHECKPOINT))
         except FileNotFoundError as e:

@@ -9,7 +9,6 @@ count give the same checkpoint.
 from __future__ import annotations
 
 import math
-import random
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
@@ -21,6 +20,7 @@ from .apply import pair_indices
 from .corpus import generate
 from .labels import CLASS_HEADS, GROUND_HEADS
 from .model import MODES, Encoder, GrounderNet, NetConfig, object_features, save_checkpoint
+from hardware import runtime
 
 
 @dataclass
@@ -240,9 +240,8 @@ def vocabulary(examples: list[dict[str, Any]]) -> list[str]:
 
 def train(cfg: TrainConfig, out_dir: str, log: Callable[[str], None] = print, enc: Optional[Encoder] = None) -> dict[str, Any]:
     """Generate the corpus, train, save ``out_dir/heads.pt`` + ``config.json``; returns held-out metrics."""
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    random.seed(cfg.seed)
+    runtime.set_threads(cfg.threads)
+    runtime.seed_everything(cfg.seed)
     t0 = time.time()
     enc = enc or Encoder()
     log(f"corpus: {cfg.n_ground} grounding + {cfg.n_plan} planning examples (seed {cfg.seed}, train templates)")

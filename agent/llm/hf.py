@@ -34,6 +34,7 @@ from typing import Any, Callable, Optional, Sequence
 from agent.llm import parse, prompt
 from agent.llm.base import LLMOptions, LLMPolicy
 from agent.policy import PolicyError
+from hardware import runtime
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
 CONSTRAINTS = ("schema", "json", "off")
@@ -170,9 +171,7 @@ class HFPolicy(LLMPolicy):
                                bool(local_files_only), trust_remote_code, constrained, threads)
         self.logits_processors = logits_processors
         if threads:
-            import torch
-
-            torch.set_num_threads(max(1, int(threads)))
+            runtime.set_threads(max(1, int(threads)))
         self.device = pick_device(device)
         self.tokenizer, self.model = self._load()
 
