@@ -27,6 +27,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "memory": ("agent.bench.memory", "knowledge-base retrieval latency and recall at scale"),
     "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
     "train": ("agent.bench.train", "finetuning throughput of the embedded policy, data loading included"),
+    "retrain": ("agent.bench.retrain", "the learning loop measured: teach with an idiolect, retrain, new utterances, teach again"),
 }
 
 

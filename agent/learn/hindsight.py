@@ -7,7 +7,7 @@ format of :mod:`agent.grounder.corpus` (``kind`` "ground" or "plan", ``scene``, 
 (session kind "correction"; stop words, undo, praise and "done" are handled by the session, not the policy):
 
 - **kept**: its change survived to the end of the episode (same sign, at least half the size; the same
-  object / target) and the episode succeeded -> a positive example of (context, utterance) -> its own
+  object / target), a step it changed ran after it was said, and the episode succeeded -> a positive example of (context, utterance) -> its own
   grounded intent (``parsed``).
 - **undone**: the next utterance about the same step was "undo" -> labelled with the change of the next
   grounded correction of that step (the restatement); dropped when there is none.
@@ -178,6 +178,14 @@ def _survived(before: list[dict[str, Any]], after: list[dict[str, Any]], final: 
     return True
 
 
+def _ran_after(rec: dict[str, Any], ev: dict[str, Any]) -> bool:
+    """Whether a step the correction changed ran after it was said (else its success proves nothing)."""
+    before, after = ev.get("before") or [], ev.get("after") or []
+    changed = {i for i, (b, a) in enumerate(zip(before, after)) if b != a} | set(range(len(before), len(after)))
+    t = ev.get("t", 0.0)
+    return any(s.get("index") in changed and s.get("t", 0.0) >= t for s in rec.get("steps", []))
+
+
 def _events(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """Grounded corrections, undos and unchanged utterances of an episode, in time order."""
     evs = []
@@ -257,7 +265,7 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
         elif nxt is not None and CONTRADICTION.search(str(nxt.get("utterance", ""))):
             if own is not None and own[0]["level"] == "skill":
                 source, lab = "contradicted", (flipped(own[0]), None, None)
-        elif ev.get("changed") and success and _survived(ev["before"], ev["after"], final):
+        elif ev.get("changed") and success and _survived(ev["before"], ev["after"], final) and _ran_after(rec, ev):
             parsed = ev.get("parsed") or {}
             source, lab = "kept", labels_from_parsed(parsed) if parsed.get("level") else own
         elif later_kept is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):

@@ -31,7 +31,8 @@ def record(corrections=(), utterances=(), success=True, final=None):
     return {"id": "ep1", "task": "put the red block in the green bowl", "scene": SCENE, "initial_plan": PLAN,
             "final_plan": final, "success": success, "status": "success" if success else "failure",
             "corrections": list(corrections), "utterances": list(utterances),
-            "steps": [{"index": 0, "call": PLAN[0], "outcome": {"success": True}, "t": 1.0}]}
+            "steps": [{"index": 0, "call": PLAN[0], "outcome": {"success": True}, "t": 1.0},
+                      {"index": 1, "call": PLAN[1], "outcome": {"success": True}, "t": 10.0}]}
 
 
 def grounds(exs):
@@ -125,3 +126,10 @@ def test_chat_export_and_running_episodes_skipped():
     msg = to_chat(exs[0])["messages"]
     assert [m["role"] for m in msg] == ["system", "user", "assistant"]
     assert json.loads(msg[2]["content"]) == {"level": "skill", "y": "+m"}
+
+
+def test_a_change_to_a_step_that_already_ran_proves_nothing():
+    after = moved(PLAN, 1, dy=0.03)
+    c = corr("shipshape", 11.0, PLAN, after, {"level": "skill", "hist": "repeat"})  # praise said after the last step
+    exs = episode_examples(record([c]))
+    assert "shipshape" not in grounds(exs)

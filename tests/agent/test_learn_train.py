@@ -94,3 +94,12 @@ def test_registry_promote_use_rollback_and_cli(tmp_path: Path, capsys: pytest.Ca
     empty = tmp_path / "empty"
     assert main(["policy", "--registry", str(empty), "rollback"]) == 2
     assert not empty.exists()  # a refused command creates nothing
+
+
+def test_bench_train_json_last_line(feats, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    assert main(["bench", "train", "--features", str(feats[0]), "--steps", "2", "--warmup", "1", "--batch", "8", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["device"] == "cpu" and res["batch_size"] == 8 and res["steps"] == 2 and res["examples_per_s"] > 0
+    assert main(["bench", "train", "--steps", "0"]) == 2
