@@ -13,8 +13,12 @@ format of :mod:`agent.grounder.corpus` (``kind`` "ground" or "plan", ``scene``, 
   grounded correction of that step (the restatement); dropped when there is none.
 - **contradicted**: the next utterance about the same step says "no, the other way" / "opposite" ->
   its own skill change with every direction flipped.
-- **restated**: it changed nothing (the policy asked back), or its change did not survive, and a later
-  correction of the same step did -> labelled with that later correction's change.
+- **restated**: the next utterance about the same step says the same thing again (they share a content word:
+  not a stop word, not a word in more than 20 % of the user's utterances), or it changed nothing (the policy
+  asked back) and the user spoke again -> the label of that next utterance (so a chain of restatements takes
+  the label of the one that finally worked).
+- **kept** needs the episode to succeed, or the correction to be the last word about its step; and a step it
+  changed must have run and worked after it (not merely worked already before it).
 - Corrections said before the first step (step 0, no step run yet) are treated like any other.
 - A successful episode also gives a **task -> plan** example: the task text, the scene, and the pick/place
   pairs of the final plan (whose arguments are kept in ``final_plan`` for the chat export).
@@ -179,11 +183,42 @@ def _survived(before: list[dict[str, Any]], after: list[dict[str, Any]], final: 
 
 
 def _ran_after(rec: dict[str, Any], ev: dict[str, Any]) -> bool:
-    """Whether a step the correction changed ran after it was said (else its success proves nothing)."""
+    """Whether a step the correction changed ran, and worked, after it was said, and had not just worked
+    before it (a change to a step that had already worked, like praise misread as "more", proves nothing)."""
     before, after = ev.get("before") or [], ev.get("after") or []
     changed = {i for i, (b, a) in enumerate(zip(before, after)) if b != a} | set(range(len(before), len(after)))
     t = ev.get("t", 0.0)
-    return any(s.get("index") in changed and s.get("t", 0.0) >= t for s in rec.get("steps", []))
+    runs = [s for s in rec.get("steps", []) if s.get("index") in changed]
+    earlier = [s for s in runs if s.get("t", 0.0) < t]
+    if earlier and (earlier[-1].get("outcome") or {}).get("success") and not ev.get("during_motion"):
+        return False
+    return any(s.get("t", 0.0) >= t and (s.get("outcome") or {}).get("success") for s in runs)
+
+
+WORD = re.compile(r"[a-z']+")
+STOPWORDS = frozenset("a an the to by it its her him his i me my mean some bit little touch more less now please that this just "
+                      "like uh um er and of in on at cm mm centimetres centimeters millimetres no yes".split())
+
+
+def content_words(text: str, common: frozenset[str] = frozenset()) -> set[str]:
+    """Words of an utterance that say what it is about (no stop words, no words common to most utterances)."""
+    return {w for w in WORD.findall(text.lower()) if w not in STOPWORDS and w not in common and len(w) > 1}
+
+
+def similar(a: str, b: str, common: frozenset[str] = frozenset()) -> bool:
+    """Whether ``b`` says the same thing as ``a`` again (they share a content word): the user restating."""
+    stem = lambda ws: {w[:4] for w in ws}  # noqa: E731  ("leftish" restates "left")
+    return bool(stem(content_words(a, common)) & stem(content_words(b, common)))
+
+
+def common_words(records: Iterable[dict[str, Any]], fraction: float = 0.2) -> frozenset[str]:
+    """Words in more than ``fraction`` of the grounded utterances of ``records`` (magnitude words, fillers)."""
+    texts = [e["utterance"] for r in records for e in _events(r) if e.get("kind") == "correction" and e.get("utterance")]
+    df: dict[str, int] = {}
+    for t in texts:
+        for w in set(WORD.findall(t.lower())):
+            df[w] = df.get(w, 0) + 1
+    return frozenset(w for w, n in df.items() if texts and n / len(texts) > fraction)
 
 
 def _events(rec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -234,7 +269,8 @@ def _plan_example(rec: dict[str, Any]) -> Optional[dict[str, Any]]:
             "episode": rec.get("id")}
 
 
-def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None) -> list[dict[str, Any]]:
+def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None,
+                     common: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """Hindsight-labelled examples of one episode record (rules in the module docstring)."""
     stats = stats if stats is not None else HindsightStats()
     evs = _events(rec)
@@ -256,6 +292,8 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
         same = [j for j in range(i + 1, len(evs)) if int(evs[j].get("step", -1)) == int(ev.get("step", -2))]
         nxt = evs[same[0]] if same else None
         later_kept = next((j for j in same if j in labels and evs[j].get("kind") == "correction"), None)
+        grounded_next = nxt is not None and nxt.get("kind") == "correction"
+        restated = grounded_next and similar(ev["utterance"], nxt["utterance"], common)
         own = labels_from_change(ev["before"], ev["after"]) if ev.get("changed") else None
         source, lab = None, None
         if nxt is not None and nxt.get("kind") == "undo":
@@ -265,11 +303,15 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
         elif nxt is not None and CONTRADICTION.search(str(nxt.get("utterance", ""))):
             if own is not None and own[0]["level"] == "skill":
                 source, lab = "contradicted", (flipped(own[0]), None, None)
-        elif ev.get("changed") and success and _survived(ev["before"], ev["after"], final) and _ran_after(rec, ev):
+        elif restated or (not ev.get("changed") and grounded_next) or (
+                ev.get("changed") and not _survived(ev["before"], ev["after"], final) and later_kept is not None):
+            j = same[0] if restated and same[0] in labels else later_kept
+            if j is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):
+                source, lab = "restated", labels[j]
+        elif (ev.get("changed") and (success or nxt is None) and _survived(ev["before"], ev["after"], final)
+              and _ran_after(rec, ev)):
             parsed = ev.get("parsed") or {}
             source, lab = "kept", labels_from_parsed(parsed) if parsed.get("level") else own
-        elif later_kept is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):
-            source, lab = "restated", labels[later_kept]
         if lab is None:
             stats.dropped += 1
             continue
@@ -295,9 +337,10 @@ def examples_from_records(records: Iterable[dict[str, Any]]) -> tuple[list[dict[
     """All hindsight examples of ``records`` (ended episodes only) and the per-rule counts."""
     stats = HindsightStats()
     out: list[dict[str, Any]] = []
-    for rec in records:
-        if rec.get("status") in ("success", "failure"):
-            out.extend(episode_examples(rec, stats))
+    ended = [r for r in records if r.get("status") in ("success", "failure")]
+    common = common_words(ended)
+    for rec in ended:
+        out.extend(episode_examples(rec, stats, common))
     return out, stats
 
 

@@ -50,10 +50,14 @@ def test_kept_correction_is_a_positive_example_of_its_own_intent():
     assert plan_ex and plan_ex[0]["labels"]["task"] == "move" and plan_ex[0]["obj"] == "red_block"
 
 
-def test_kept_change_in_a_failed_episode_teaches_nothing():
+def test_kept_change_in_a_failed_episode_teaches_nothing_unless_its_step_then_worked():
     after = moved(PLAN, 1, dy=0.03)
     c = corr("a bit to the left", 2.0, PLAN, after, {"level": "skill", "signed": {"y": "+m"}})
-    assert episode_examples(record([c], success=False)) == []
+    failed = record([c], success=False)
+    failed["steps"][1]["outcome"] = {"success": False}
+    assert episode_examples(failed) == []
+    # the step worked after it, and the user said nothing more about that step: the last word, kept
+    assert grounds(episode_examples(record([c], success=False)))["a bit to the left"]["source"] == "kept"
 
 
 def test_undone_correction_gets_the_label_of_the_restatement():
