@@ -4,6 +4,7 @@ Implementations are imported lazily, so asking for one never loads the others.
 
     from agent.factory import make_policy
     policy = make_policy()                                     # the learned embedded policy
+    policy = make_policy("embedded", checkpoint="active")      # the registry's active checkpoint (agent.learn.registry)
     policy = make_policy("hf", model="/path/to/causal-lm")     # agent.llm.hf.HFPolicy
     policy = make_policy("openai", base_url=..., model=...)    # agent.llm.openai.OpenAIPolicy
 """
@@ -21,6 +22,11 @@ def make_policy(name: str = "embedded", **cfg: Any) -> Policy:
     key = (name or "embedded").strip().lower()
     if key == "embedded":
         from agent.grounder.policy import EmbeddedPolicy
+
+        if cfg.get("checkpoint") == "active":  # the policy registry's active checkpoint (robocorrect policy list)
+            from agent.learn.registry import Registry
+
+            cfg = {**cfg, "checkpoint": str(Registry().active_checkpoint())}
 
         return EmbeddedPolicy(**cfg)
     if key == "hf":

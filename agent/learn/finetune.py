@@ -48,7 +48,7 @@ class FinetuneConfig:
     """auto (cuda when available), cpu or cuda"""
     epochs: int = 3
     batch: int = 64
-    lr: float = 5e-4
+    lr: float = 3e-4
     weight_decay: float = 0.01
     seed: int = 0
     workers: int = 0

@@ -36,7 +36,7 @@ class RetrainConfig:
     device: str = "auto"
     epochs: int = 3
     batch: int = 64
-    lr: float = 5e-4
+    lr: float = 3e-4
     replay_ground: int = 3000
     replay_plan: int = 600
     log_weight: int = 4
@@ -207,7 +207,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--replay-ground", type=int, default=3000, help="generated grounding examples mixed in (replay)")
     p.add_argument("--replay-plan", type=int, default=600, help="generated task-to-plan examples mixed in (replay)")
     p.add_argument("--log-weight", type=int, default=4, help="times each hindsight example is seen per epoch")
