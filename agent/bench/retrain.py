@@ -36,7 +36,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--word-noise", type=float, default=0.08, help="ASR-like per-word slips of the user")
     p.add_argument("--cases", type=int, default=300, help="new-utterance grounding cases")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--replay-ground", type=int, default=3000)
     p.add_argument("--replay-plan", type=int, default=600)
     p.add_argument("--out", metavar="DIR", help="results folder (default: a fresh temp dir)")

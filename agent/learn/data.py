@@ -31,7 +31,7 @@ class DataConfig:
     n_replay_ground: int = 3000
     n_replay_plan: int = 600
     replay_seed: int = 11
-    log_weight: int = 4
+    log_weight: int = 8
     holdout: float = 0.2
 
 

@@ -291,7 +291,9 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
             continue
         same = [j for j in range(i + 1, len(evs)) if int(evs[j].get("step", -1)) == int(ev.get("step", -2))]
         nxt = evs[same[0]] if same else None
-        later_kept = next((j for j in same if j in labels and evs[j].get("kind") == "correction"), None)
+        # the first later utterance about the same step that says the same thing again and has a label
+        later_kept = next((j for j in same if j in labels and evs[j].get("kind") == "correction"
+                           and similar(ev["utterance"], evs[j]["utterance"], common)), None)
         grounded_next = nxt is not None and nxt.get("kind") == "correction"
         restated = grounded_next and similar(ev["utterance"], nxt["utterance"], common)
         own = labels_from_change(ev["before"], ev["after"]) if ev.get("changed") else None

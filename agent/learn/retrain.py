@@ -34,12 +34,12 @@ class RetrainConfig:
     registry: Optional[str] = None
     all_episodes: bool = False
     device: str = "auto"
-    epochs: int = 3
+    epochs: int = 2
     batch: int = 64
-    lr: float = 3e-4
+    lr: float = 1e-4
     replay_ground: int = 3000
     replay_plan: int = 600
-    log_weight: int = 4
+    log_weight: int = 8
     holdout: float = 0.2
     workers: int = 0
     threads: int = 1
@@ -205,12 +205,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", metavar="DIR", help="policy registry folder (default $ROBOCORRECT_HOME/policies)")
     p.add_argument("--all", action="store_true", dest="all_episodes", help="use every logged episode, not only those since the active checkpoint")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--replay-ground", type=int, default=3000, help="generated grounding examples mixed in (replay)")
     p.add_argument("--replay-plan", type=int, default=600, help="generated task-to-plan examples mixed in (replay)")
-    p.add_argument("--log-weight", type=int, default=4, help="times each hindsight example is seen per epoch")
+    p.add_argument("--log-weight", type=int, default=8, help="times each hindsight example is seen per epoch")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of episodes held out for the gate")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     p.add_argument("--launcher", choices=("inline", "torchrun"), default="inline", help="torchrun: --nproc processes (DDP)")

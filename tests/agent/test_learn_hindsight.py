@@ -137,3 +137,13 @@ def test_a_change_to_a_step_that_already_ran_proves_nothing():
     c = corr("shipshape", 11.0, PLAN, after, {"level": "skill", "hist": "repeat"})  # praise said after the last step
     exs = episode_examples(record([c]))
     assert "shipshape" not in grounds(exs)
+
+
+def test_a_later_different_complaint_does_not_label_an_earlier_one():
+    q = {"utterance": "aloft a touch", "kind": "correction", "level": "none", "step": 1, "t": 2.0, "changes": [],
+         "question": "what should change?"}
+    down = moved(PLAN, 1)
+    down[1]["args"]["offset"] = [0.0, 0.0, -0.007]
+    c = corr("7 mm below", 3.0, PLAN, down, {"level": "skill", "signed": {"z": "-n"}})
+    g = grounds(episode_examples(record([c], utterances=[q])))
+    assert "aloft a touch" not in g and g["7 mm below"]["source"] == "kept"
