@@ -26,6 +26,8 @@ BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
     "memory": ("agent.bench.memory", "knowledge-base retrieval latency and recall at scale"),
     "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
+    "control": ("agent.bench.control", "control-loop tick periods in real time while the policy grounds corrections"),
+    "speech": ("agent.bench.speech", "spoken corrections and the stop word on an espeak-ng + sox corpus: WER, grounding, stop recall and latency"),
     "train": ("agent.bench.train", "finetuning throughput of the embedded policy, data loading included"),
     "retrain": ("agent.bench.retrain", "the learning loop measured: teach with an idiolect, retrain, new utterances, teach again"),
 }

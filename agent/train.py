@@ -6,7 +6,8 @@
         # writes held-out grounding cases (contract format; other seed, held-out phrase templates)
         # instead of training; score them with robocorrect ground + shared/eval/score_grounding.py
 
-Never reads ``shared/eval``: the corpus comes only from :mod:`agent.grounder.corpus`.
+Never reads ``shared/eval``: the corpus comes only from :mod:`agent.grounder.corpus`, which skips any
+utterance whose digest is in ``agent/grounder/data/blocked.json`` (evaluation utterances kept out).
 """
 from __future__ import annotations
 

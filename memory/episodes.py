@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import threading
@@ -103,20 +102,30 @@ class EpisodeLog:
     ``aborted`` (see :meth:`repair`).
     """
 
-    def __init__(self, root: str | Path | None = None, repair: bool = True) -> None:
+    def __init__(self, root: str | Path | None = None, repair: bool = True, create: bool = True) -> None:
+        """Open (``create`` True: create when missing) the log under ``root`` (default :func:`default_root`).
+
+        ``create`` False is for read-only commands: a missing log is an :class:`EpisodeLogError`, and
+        nothing is created. Raises :class:`EpisodeLogError` for a folder that is a file, read-only, or a
+        database that is not an episode log."""
+        from memory.folders import folder_problem
+
         self.root = Path(root) if root is not None else default_root()
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise EpisodeLogError(f"cannot use episode log folder {self.root}: {e}") from None
+        problem = folder_problem(self.root, "episode log", DB_NAME, create)
+        if problem:
+            raise EpisodeLogError(problem)
         self.media_root = self.root / "media"
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.root / DB_NAME, check_same_thread=False, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
         self._mine: set[str] = set()
-        self.repaired: list[str] = self.repair() if repair else []
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.root / DB_NAME, check_same_thread=False, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self.repaired: list[str] = self.repair() if repair else []
+        except (OSError, sqlite3.Error) as e:
+            raise EpisodeLogError(f"cannot use the episode log at {self.root}: {e}") from None
 
     # --- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -371,13 +380,55 @@ def export_lerobot(records: list[dict[str, Any]], out: Path, media_root: Path | 
     Columns, features, ``meta/tasks.parquet`` (task text as the index), ``meta/stats.json`` and
     ``meta/language_events.parquet``: see :mod:`memory.lerobot_export`.
     """
-    if out.exists() and any(out.iterdir()):
-        if not (out / "meta" / "info.json").exists():
-            raise EpisodeLogError(f"{out} exists and is not an exported dataset; choose an empty or new folder")
-        shutil.rmtree(out)
-    (out / "meta" / "episodes" / "chunk-000").mkdir(parents=True, exist_ok=True)
-    (out / "data" / "chunk-000").mkdir(parents=True, exist_ok=True)
+    written = _prepare_export_folder(out)
+    try:
+        (out / "meta" / "episodes" / "chunk-000").mkdir(parents=True, exist_ok=True)
+        (out / "data" / "chunk-000").mkdir(parents=True, exist_ok=True)
+        info = _write_lerobot(records, out, media_root, fps, written)
+    except OSError as e:
+        raise EpisodeLogError(f"cannot export to {out}: {e}") from None
+    (out / MANIFEST).write_text(json.dumps({"written_by": "robocorrect episodes export",
+                                            "files": sorted(str(p.relative_to(out)) for p in written)}, indent=1))
+    return info
 
+
+MANIFEST = "meta/robocorrect_files.json"
+"""Lists every file an export wrote, so that the next export into the same folder replaces exactly those."""
+
+
+def _prepare_export_folder(out: Path) -> list[Path]:
+    """Make ``out`` ready for an export without deleting anything robocorrect did not write there: a new or
+    empty folder is used as is; a folder holding an earlier robocorrect export (its :data:`MANIFEST`) loses
+    exactly the files that export wrote, and keeps anything else (a README put beside it); any other folder,
+    or a file, is refused. Returns the (empty) list the export fills with the paths it writes."""
+    if out.exists() and not out.is_dir():
+        raise EpisodeLogError(f"cannot export to {out}: it is a file; give a folder (new or empty)")
+    if out.exists() and any(out.iterdir()):
+        manifest = out / MANIFEST
+        if not manifest.is_file():
+            what = "a dataset robocorrect did not write" if (out / "meta" / "info.json").exists() else "files"
+            raise EpisodeLogError(f"{out} already holds {what}; export into a new or empty folder (nothing was changed)")
+        try:
+            files = json.loads(manifest.read_text())["files"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise EpisodeLogError(f"{manifest} is damaged ({e}); export into a new or empty folder") from None
+        root = out.resolve()
+        emptied: set[Path] = set()
+        for rel in files:
+            p = (out / rel).resolve()
+            if root in p.parents and p.is_file():
+                p.unlink()
+                emptied.update(d for d in p.parents if root in d.parents)
+        manifest.unlink()
+        for d in sorted(emptied, key=lambda d: len(d.parts), reverse=True):
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()  # a folder the last export made for its files, now empty
+    return []
+
+
+def _write_lerobot(records: list[dict[str, Any]], out: Path, media_root: Path | None, fps: int,
+                   written: list[Path]) -> dict[str, Any]:
+    """The dataset itself (columns and features: :mod:`memory.lerobot_export`); appends every file to ``written``."""
     from memory.lerobot_export import write_lerobot
 
-    return write_lerobot(records, out, media_root, fps)
+    return write_lerobot(records, out, media_root, fps, written)

@@ -1,7 +1,10 @@
 """``robocorrect episodes list|show ID|export OUT_DIR``: read the episode log and export it as a dataset.
 
-``--log DIR`` picks the log folder (default ``$ROBOCORRECT_HOME/episodes`` or ``~/.robocorrect/episodes``).
-Opening the log marks episodes whose process died mid-episode as aborted (see :mod:`memory.episodes`).
+``--log DIR`` picks the log folder (default ``$ROBOCORRECT_HOME/episodes`` or ``~/.robocorrect/episodes``);
+it is accepted before or after the action, like ``kb --kb``. Opening the log marks episodes whose process died
+mid-episode as aborted (see :mod:`memory.episodes`). These commands only read the log: a missing log is an
+error, never created. Errors are ``hardware.errors.RobocorrectError`` s, which the CLI prints as one
+``error: ...`` line (exit 1; exit 2 for a bad command line).
 """
 from __future__ import annotations
 
@@ -12,20 +15,28 @@ import time
 from typing import Any
 
 
+def _log_arg(p: argparse.ArgumentParser, top: bool) -> None:
+    p.add_argument("--log", metavar="DIR", default=None if top else argparse.SUPPRESS,
+                   help="episode log folder (default: $ROBOCORRECT_HOME/episodes or ~/.robocorrect/episodes)")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log", default=None, help="episode log folder (default: $ROBOCORRECT_HOME/episodes or ~/.robocorrect/episodes)")
+    _log_arg(parser, True)
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     p = sub.add_parser("list", help="one line per episode: id, status, steps, corrections, task")
+    _log_arg(p, False)
     p.add_argument("--status", choices=("running", "success", "failure", "aborted"), default=None)
     p.add_argument("--limit", type=int, default=None, help="only the latest N")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p = sub.add_parser("show", help="one episode: plans, steps, corrections, frames")
     p.add_argument("id", help="episode id, a unique prefix of one, or -1 for the latest")
     p.add_argument("--json", action="store_true", help="the full record as JSON")
+    _log_arg(p, False)
     p = sub.add_parser("export", help="write a LeRobot-v3.0-style dataset (parquet + meta/info.json)")
     p.add_argument("out_dir")
     p.add_argument("--ids", nargs="*", default=None, help="only these episodes (default: all that ended)")
     p.add_argument("--fps", type=int, default=1, help="nominal fps recorded in info.json (steps are skill calls)")
+    _log_arg(p, False)
 
 
 def _when(t: float | None) -> str:
@@ -39,17 +50,13 @@ def _fmt_plan(plan: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from memory.episodes import EpisodeLog, EpisodeLogError
+    from hardware.errors import UsageError
+    from memory.episodes import EpisodeLog
 
     action = getattr(args, "action", None)
     if action is None:
-        print("usage: robocorrect episodes [--log DIR] list | show ID | export OUT_DIR", file=sys.stderr)
-        return 2
-    try:
-        log = EpisodeLog(args.log)
-    except EpisodeLogError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise UsageError("say what to do: robocorrect episodes [--log DIR] list | show ID | export OUT_DIR")
+    log = EpisodeLog(args.log, create=False)
     try:
         if log.repaired:
             print(f"marked {len(log.repaired)} unfinished episode(s) as aborted: {', '.join(log.repaired)}", file=sys.stderr)
@@ -101,9 +108,6 @@ def run(args: argparse.Namespace) -> int:
             info = log.export(args.out_dir, episode_ids=args.ids, fps=args.fps)
             print(f"exported {info['total_episodes']} episodes, {info['total_frames']} steps, {info['total_tasks']} tasks to {args.out_dir}")
             return 0
-    except EpisodeLogError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     finally:
         log.close()
     return 2

@@ -107,7 +107,11 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 
 class VectorIndex:
-    """Inner-product search over unit vectors with external int64 ids; type chosen by size (see module doc)."""
+    """Inner-product search over unit vectors with external int64 ids; type chosen by size (see module doc).
+
+    One job, a little over 300 lines: it keeps one FAISS index and its id map consistent through adds,
+    deletes, rebuilds (exact -> IVF as it grows), searches and save/load; splitting the id bookkeeping from
+    the index it describes would make every method cross an interface."""
 
     def __init__(self, dim: int, config: Optional[IndexConfig] = None) -> None:
         if dim <= 0:

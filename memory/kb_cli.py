@@ -4,13 +4,14 @@
 scope hypotheses with their evidence counts (``--json``: the entry as JSON, hypotheses included).
 
 ``--kb PATH`` picks the knowledge base directory (default ``$ROBOCORRECT_HOME/kb`` or ``~/.robocorrect/kb``).
-Errors (a missing id, a corrupt import file) print one clear line to stderr, change nothing and exit 1.
+Errors (a missing id, a corrupt import file, a knowledge base folder that is missing, a file or read-only)
+are ``KBError`` s, which the CLI prints as one ``error: ...`` line (exit 1; exit 2 for a bad command line);
+they change nothing. Read-only actions (list, show, search, export, check) never create a knowledge base.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 
@@ -91,20 +92,48 @@ def _show(e: Any) -> str:
     return "\n".join(lines)
 
 
+READ_ONLY = ("list", "show", "search", "export", "check")
+
+
+def open_kb(where: Any, create: bool, embedder: Any = None) -> Any:
+    """The ``memory.kb.KnowledgeBase`` at ``where`` (None: the default folder). ``create`` False (read-only
+    commands): a missing one is a ``KBError``, never created; a folder that is a file or read-only is a
+    ``KBError`` too, with one clear message."""
+    import sqlite3
+    from pathlib import Path
+
+    from memory.folders import folder_problem
+    from memory.kb import KBError, KnowledgeBase, default_kb_path
+
+    path = Path(where) if where else default_kb_path()
+    if path.suffix in (".sqlite", ".db") and not path.is_dir():
+        path = path.parent
+    problem = folder_problem(path, "knowledge base", "kb.sqlite", create=create)
+    if problem:
+        raise KBError(problem)
+    try:
+        return KnowledgeBase(path, embedder=embedder)
+    except (OSError, sqlite3.Error) as e:
+        raise KBError(f"cannot use the knowledge base at {path}: {e}") from None
+
+
 def run(args: argparse.Namespace) -> int:
-    from memory.kb import KBError, KnowledgeBase
+    from hardware.errors import UsageError
 
     action = getattr(args, "kb_command", None)
     if action is None:
-        print("usage: robocorrect kb {list,show,search,forget,weaken,narrow,export,import,check} [--kb PATH]", file=sys.stderr)
-        return 2
+        raise UsageError("say what to do: robocorrect kb {list,show,search,forget,weaken,narrow,export,import,check} [--kb PATH]")
     embedder = None
     if args.embedder == "hashing":
         from memory.embed import HashingEmbedder
 
         embedder = HashingEmbedder()
+    import sqlite3
+
+    from memory.kb import KBError
+
     try:
-        with KnowledgeBase(args.kb, embedder=embedder) as kb:
+        with open_kb(args.kb, action not in READ_ONLY, embedder) as kb:
             if action == "list":
                 entries = kb.list(min_confidence=args.min_confidence)
                 for e in entries:
@@ -142,7 +171,6 @@ def run(args: argparse.Namespace) -> int:
                 print(f"imported {len(ids)} entries ({len(set(ids))} distinct after merging) from {args.file}")
             elif action == "check":
                 print(json.dumps(kb.check()))
-    except KBError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except (OSError, sqlite3.Error) as e:  # e.g. the database file itself is read-only
+        raise KBError(f"knowledge base: {type(e).__name__}: {e}") from None
     return 0

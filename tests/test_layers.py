@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("hardware", "skills", "sim", "memory", "agent")
+PACKAGES = ("hardware", "skills", "sim", "memory", "speech", "agent")
 
 
 def _module_name(path: Path) -> str:

@@ -1,7 +1,8 @@
 """From a structured intent (what the heads predicted) to concrete parameter changes and a new plan.
 
 Deterministic and model-free: :class:`Intent` -> :class:`Effect` (metres, radians, ratios), resolving
-"more / again / keep going" and "too far, back a little" against the effects of earlier corrections,
+"more / again / keep going", "too far, back a little" (part of the last step back) and "undo that" (all of it)
+against the effects of earlier corrections,
 then :func:`apply_effect` / :func:`apply_plan_op` produce the plan after the correction.
 Frames and units: ``shared/spec/corrections.md`` (x forward, y left, z up; metres; radians).
 """
@@ -39,6 +40,7 @@ class Intent:
     angles: list[float] = field(default_factory=list)
     confidence: float = 1.0
     order: list[str] = field(default_factory=list)  # axes in spoken order (numbers are assigned in that order)
+    factor: Optional[float] = None  # a factor said ("twice as fast" -> 2.0, "half the speed" -> 0.5), see numbers.parse_factor
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, [], {}, "none") or k == "level"}
@@ -83,10 +85,14 @@ def effect_of(intent: Intent) -> Effect:
             e.offset["xyz".index(a)] = _mag_value(c, OFFSET_M, lengths)
     if yaw_cls != "none":
         e.yaw = _mag_value(yaw_cls, YAW_RAD, angles)
-    for h in SCALE_HEADS:
-        c = intent.scale.get(h, "none")
-        if c != "none":
-            e.ratios[h] = SCALE_RATIO[h][c]
+    scaled = [h for h in SCALE_HEADS if intent.scale.get(h, "none") != "none"]
+    for h in scaled:
+        c = intent.scale[h]
+        e.ratios[h] = SCALE_RATIO[h][c]
+        if intent.factor and len(scaled) == 1 and intent.factor != 1.0:
+            # the factor said, in the direction the head says: "twice as slow" = x0.5, "half the speed" = x0.5
+            f = intent.factor
+            e.ratios[h] = f if (f > 1) == (c[0] == "+") else 1 / f
     return e
 
 
@@ -115,6 +121,8 @@ def resolve(intent: Intent, previous: list[Optional[Effect]]) -> Optional[Effect
         return None
     if intent.hist == "repeat":
         return copy.deepcopy(last) if intent.hmag == "same" else _rescale(last, intent.hmag[0])
+    if intent.hist == "undo":  # "undo that": the last correction reverted in full
+        return Effect([-v for v in last.offset], -last.yaw, {h: 1 / r for h, r in last.ratios.items()})
     # reverse: part of the last step back, at most a small step
     out = Effect()
     for i, v in enumerate(last.offset):

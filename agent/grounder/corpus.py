@@ -1,11 +1,22 @@
 """The training corpus: a grammar of tasks and corrections over random scenes.
 
-Every phrase pool is ``(core, extra)``: core phrases (the contract's own words) are always used for
-training; the extra paraphrases are split by position, every fourth one held out
-(``split="test"`` draws from the held-out ones), so the test set measures phrasings the model never
-saw. Scenes come from :func:`sim.scene.random_scene` (sizes small/large, a gray tray, same-colour
-blocks of other sizes). Utterances get fillers ("uh", "okay so", "please") and ASR-style noise
-(dropped / swapped letters, homophones: "write" for "right", "lef", "to"/"too").
+The phrase pools and the homophone table are data (``agent/grounder/data/*.json``, loaded and validated by
+:mod:`agent.grounder.phrases`). Every pool is ``core`` (always trained) plus ``extra`` paraphrases split by
+position: every fourth one is held out (``split="test"`` draws only from held-out ones where a pool has
+them), and a phrase held out in one pool is trained through no other, so the test split measures
+phrasings the model never saw. No utterance of ``../shared/eval`` or of the held-out real phrasings
+(``tests/data/real_corrections.jsonl``) is ever generated: :func:`ground_example` rejects any whose
+digest is in ``data/blocked.json`` (the texts themselves are not in the repository).
+
+Scenes come from :func:`sim.scene.random_scene` (sizes small/large, a gray tray, same-colour blocks of other
+sizes). Utterances get fillers ("uh", "okay so", "please"), a leading interjection sometimes ("that's
+wrong.", "perfect but"), and ASR-style noise (dropped / swapped letters, homophones). Beside single and
+compound corrections, plan edits, stop and praise, the grammar says what people say: factors ("twice as
+fast"), "undo that", a speed or force word after a motion verb ("approach slower" changes speed only),
+the held object named ("nudge the red block right"), an observation then its fix ("going too fast, slow
+down"), praise with "right" meaning correct, and things that are not corrections at all (keyboard mash,
+other languages, off-topic talk, emoji, bare numbers, placeholder Latin, unknown words in a correction's
+shape), which must change nothing.
 
 Two kinds of examples (plain dicts, JSON-serialisable):
 
@@ -26,248 +37,50 @@ from typing import Any, Optional
 
 from hardware.scene import BLOCK_SIZES, SceneError, SceneObject, block_size_word, object_name
 from sim.scene import random_scene
+from skills.schema import SKILLS
 
-from .labels import OFFSET_M, SCALE_RATIO, YAW_RAD
+from .labels import OFFSET_M, SCALE_RATIO, YAW_RAD, active_of
+from .numbers import parse_factor
+from .phrases import Pool, is_blocked, load_homophones, load_pools
 
 # ----------------------------------------------------------------------------------------------
 # phrase pools: (core, extra)
 
-Pool = tuple[list[str], list[str]]
+POOLS = load_pools()
+HOMOPHONES = load_homophones()
 
 
 def pick(rng: random.Random, pool: Pool, split: str) -> str:
-    core, extra = pool
-    train_extra = [p for i, p in enumerate(extra) if i % 4 != 3]
-    test_extra = [p for i, p in enumerate(extra) if i % 4 == 3]
-    if split == "test":
-        if test_extra and rng.random() < 0.8:
-            return rng.choice(test_extra)
-        return rng.choice(core or extra)
-    return rng.choice(core + train_extra if (core or train_extra) else extra)
+    """A phrase of ``pool``: held-out phrases for ``split="test"`` (core ones only if the pool has none)."""
+    if split == "test" and pool.test:
+        return rng.choice(pool.test)
+    return rng.choice(pool.train)
 
 
-DIR_BARE: dict[str, Pool] = {
-    "+y": (["left", "to the left"], ["to your left", "leftwards", "towards the left", "over to the left", "to the left side", "leftward", "toward the left", "off to the left"]),
-    "-y": (["right", "to the right"], ["to your right", "rightwards", "towards the right", "over to the right", "to the right side", "rightward", "toward the right", "off to the right"]),
-    "+x": (["forward", "further away", "away from me"], ["ahead", "farther away", "away from you", "further out", "forwards", "toward the far side", "further from me", "outward", "further from the robot", "away from the base"]),
-    "-x": (["back", "closer", "closer to me", "toward me", "toward you"], ["backward", "backwards", "nearer", "towards me", "closer to you", "in toward me", "nearer to me", "back toward me", "towards the robot", "closer to the base"]),
-    "+z": (["up", "higher"], ["upward", "upwards", "higher up", "up more", "up a level", "skyward"]),
-    "-z": (["down", "lower"], ["downward", "downwards", "lower down", "deeper", "down more", "closer to the table"]),
-}
-DIR_CMP: dict[str, Pool] = {
-    "+y": (["more to the left", "further left", "further to the left"], ["more left", "farther left", "farther to the left", "more leftward", "further over to the left"]),
-    "-y": (["more to the right", "further right", "further to the right"], ["more right", "farther right", "farther to the right", "more rightward", "further over to the right"]),
-    "+x": (["further forward", "further away", "farther"], ["more forward", "farther forward", "farther away", "further ahead", "more away from me"]),
-    "-x": (["closer", "further back", "closer to me"], ["nearer", "farther back", "more toward me", "more back", "closer in"]),
-    "+z": (["higher", "further up"], ["more up", "higher up", "farther up", "upper"]),
-    "-z": (["lower", "further down"], ["more down", "lower down", "farther down", "deeper"]),
-}
-OFF_VERB: Pool = (["move", "go", "move it", "shift it", "put it"], ["nudge it", "shift", "bring it", "aim", "slide it", "place it", "scoot it", "move the gripper", "try", "adjust it", "set it", "drop it"])
-SMALL_PRE: Pool = (["a bit", "a little", "slightly", "a touch", "a tad", "a little bit"], ["just a bit", "a tiny bit", "a smidge", "a hair", "just slightly", "a wee bit", "ever so slightly", "marginally", "a teeny bit", "barely", "a skosh", "just a touch"])
-SMALL_POST: Pool = (["a bit", "a little", "slightly", "a touch", "a tad", "a little bit"], ["just a little", "a hair", "a smidge", "a tiny bit", "just a tad", "a wee bit", "a fraction", "a teeny bit"])
-LARGE_PRE_BARE: Pool = (["a lot", "way", "far"], ["a good bit", "quite a bit", "really far", "a whole lot", "very far", "a long way"])
-LARGE_PRE_CMP: Pool = (["much", "way", "a lot", "far"], ["a whole lot", "significantly", "quite a bit", "loads", "a great deal", "considerably", "substantially", "heaps"])
-LARGE_POST: Pool = (["a lot", "a bunch"], ["by a lot", "a good amount", "quite a lot", "a great deal", "by a mile", "loads"])
-NUM_VERB: Pool = (["move it", "move", "go", "shift it"], ["bring it", "nudge it", "slide it", "put it", "offset it", "shift"])
-
-YAW_DIR: dict[str, Pool] = {
-    "+": (["counterclockwise", "counter clockwise", "anticlockwise"], ["anti-clockwise", "counter-clockwise", "anti clockwise", "the other way, counterclockwise"]),
-    "-": (["clockwise"], ["clock wise", "clockwise direction", "in the clockwise direction", "the clockwise way"]),
-}
-YAW_VERB: Pool = (["rotate", "turn", "rotate the gripper", "turn it", "rotate it"], ["twist", "twist it", "rotate the hand", "spin it", "turn the gripper", "twist the wrist", "angle it", "rotate the wrist", "turn the hand"])
-
-SCALE_PHR: dict[tuple[str, str], Pool] = {
-    ("speed", "-m"): (["slow down", "slower", "go slower", "slower please", "move slower"], ["take it slower", "not so fast", "ease off the speed", "reduce speed", "move more slowly", "less speed", "slow it down", "go more slowly", "too fast", "reduce the speed", "decelerate", "lower the speed"]),
-    ("speed", "-s"): (["a bit slower", "slightly slower", "slow down a little", "a little slower"], ["a touch slower", "slow down a tad", "just a bit slower", "a tad slower", "slow down slightly", "a hair slower"]),
-    ("speed", "-l"): (["much slower", "way slower", "a lot slower", "slow way down"], ["really slowly", "very slowly", "far slower", "much much slower", "super slow", "slow down a lot", "at a crawl"]),
-    ("speed", "+m"): (["faster", "speed up", "go faster", "faster please", "move faster"], ["quicker", "hurry up", "pick up the pace", "move more quickly", "too slow", "more speed", "get a move on", "increase the speed", "accelerate", "go quicker"]),
-    ("speed", "+s"): (["a bit faster", "slightly faster", "speed up a little", "a little faster"], ["a little quicker", "a touch faster", "speed up a tad", "just a bit faster", "slightly quicker"]),
-    ("speed", "+l"): (["much faster", "way faster", "a lot faster"], ["as fast as you can", "much quicker", "far faster", "speed up a lot", "way quicker", "really fast"]),
-    ("force", "+m"): (["grip harder", "hold it tighter", "grip it harder", "squeeze harder", "firmer", "tighter grip", "grip tighter", "harder"], ["firmer grip", "stronger grip", "more force", "clamp down harder", "grab it firmly", "grasp more firmly", "tighten the grip", "it's slipping, grip harder", "squeeze it more", "hold it more firmly", "more grip force", "grab it tighter"]),
-    ("force", "+s"): (["grip a bit harder", "a little tighter", "slightly firmer"], ["squeeze a bit harder", "a touch more grip", "grip slightly tighter", "a tad firmer"]),
-    ("force", "+l"): (["grip much harder", "a lot tighter", "way harder"], ["squeeze as hard as you can", "much firmer", "a lot more force", "grip way tighter"]),
-    ("force", "-m"): (["gentler", "gentler with the grip", "softer", "loosen your grip", "gentler grip", "less force"], ["don't squeeze so hard", "easy on the grip", "lighter grip", "grip more gently", "you're crushing it", "not so tight", "softer grip", "relax the grip", "less grip force", "hold it more gently", "loosen up", "ease the grip"]),
-    ("force", "-s"): (["a bit gentler", "slightly softer", "loosen your grip a little"], ["a touch gentler", "a little less force", "grip a bit more gently", "slightly looser"]),
-    ("force", "-l"): (["much gentler", "a lot softer", "way gentler"], ["much less force", "barely squeeze it", "loosen your grip a lot", "far gentler"]),
-    ("height", "+m"): (["come in from higher", "come in from higher up", "lift higher", "approach from higher", "higher approach"], ["more clearance", "lift it higher", "raise the approach", "approach from further above", "clear it by more", "come down from higher", "approach from above more", "higher clearance", "lift it up more before moving"]),
-    ("height", "+s"): (["come in from a bit higher", "a little more clearance", "lift slightly higher"], ["approach from slightly higher", "a touch more clearance", "lift a bit higher"]),
-    ("height", "+l"): (["come in from much higher", "a lot more clearance", "lift much higher"], ["approach from way higher", "lift way higher", "much more clearance"]),
-    ("height", "-m"): (["approach lower", "come in lower", "lower approach", "lift less"], ["less clearance", "don't lift so high", "come in from lower", "approach from closer above", "smaller clearance", "lower the approach"]),
-    ("height", "-s"): (["approach a bit lower", "slightly less clearance"], ["come in a little lower", "lift a bit less"]),
-    ("height", "-l"): (["approach much lower", "a lot less clearance"], ["lift much less", "come in way lower"]),
-}
-
-RETARGET_OBJ: Pool = (["no, the {r}", "pick the {r} instead", "the {r}, not that one", "grab the {r}", "I meant the {r}", "wrong one, the {r}", "use the {r}", "take the {r} instead"],
-                      ["not that block, the {r}", "switch to the {r}", "go for the {r}", "no no, the {r}", "actually pick up the {r}", "I said the {r}", "it should be the {r}", "rather the {r}", "get the {r} instead", "wrong block, pick the {r}", "pick up the {r} instead", "try the {r}"])
-RETARGET_TGT: Pool = (["put it in the {r} instead", "no, in the {r}", "wrong bowl, use the {r}", "into the {r}", "use the {r} instead", "I meant the {r}"],
-                      ["drop it in the {r}", "place it in the {r} instead", "not that bowl, the {r}", "the {r} instead", "it goes in the {r}", "take it to the {r}", "move it over to the {r}", "it belongs in the {r}", "switch to the {r}", "no, put it into the {r}", "other bowl, the {r}", "rather the {r}"])
-RETARGET_TGT_ON: Pool = (["put it on the {r} instead", "no, on the {r}", "stack it on the {r}", "on top of the {r}", "I meant the {r}"],
-                         ["place it on the {r} instead", "the {r} instead", "no, stack it onto the {r}", "put it on top of the {r}", "onto the {r}", "it goes on the {r}"])
-GENERIC_RETARGET: Pool = (["no, the {r}", "I meant the {r}", "use the {r}"], ["the {r} instead", "rather the {r}", "switch to the {r}", "no no, the {r}"])
-APPEND: Pool = (["also put the {o} in the {t}", "and then put the {o} in the {t}", "after that, put the {o} in the {t}", "put the {o} in the {t} too", "also the {o} in the {t}"],
-                ["then also move the {o} to the {t}", "next, place the {o} into the {t}", "once you're done, the {o} goes in the {t}", "and the {o} in the {t} as well", "add the {o} to the {t} too", "put the {o} into the {t} afterwards", "also move the {o} into the {t}", "then do the {o} into the {t}"])
-APPEND_ON: Pool = (["also stack the {o} on the {t}", "then put the {o} on the {t}", "also put the {o} on top of the {t}"], ["after that, stack the {o} onto the {t}", "and the {o} on the {t} as well", "next put the {o} on the {t}"])
-APPEND_SAME: Pool = (["do the {o} too", "the {o} as well", "also the {o}"], ["and the {o} too", "then the {o} as well", "same with the {o}", "also do the {o}", "the {o} next"])
-STOP: Pool = (["stop", "halt", "wait", "freeze", "stop now", "hold on"], ["whoa whoa", "pause", "enough", "stop moving", "hang on", "don't move", "cease", "stop right there", "wait a second", "stop stop stop"])
-PRAISE: Pool = (["good", "perfect, that's it", "that's right", "great", "yes", "nice", "perfect"],
-                ["well done", "looks good", "exactly", "spot on", "that works", "thank you", "good job", "correct", "awesome", "that's perfect", "yes exactly like that", "lovely", "that's fine", "nailed it", "great work", "that's the one"])
-UNCLEAR_FREE: Pool = (["what", "hmm", "blah blah"], ["the weather is nice", "what time is it", "banana", "I don't know", "whatever", "can you sing", "tell me a joke", "purple monkey dishwasher"])
-REPEAT: dict[str, Pool] = {
-    "same": (["more", "again", "keep going", "same again", "do that again", "one more time", "even more", "continue", "more please"], ["more of that", "once more", "go on", "keep it going", "repeat that", "same thing again", "do it again", "still more", "yet more", "keep at it", "another one", "and again"]),
-    "small": (["a bit more", "a little more", "slightly more", "a touch more", "a tad more"], ["just a little more", "a tiny bit more", "a hair more", "just a bit more", "a smidge more", "a little bit more"]),
-    "large": (["a lot more", "much more", "way more"], ["a whole lot more", "loads more", "far more", "lots more"]),
-}
-REVERSE: Pool = (["too far, back a little", "too far", "too much", "back a little", "that's too far", "go back a bit"],
-                 ["overshot, back a bit", "you overdid it", "a bit less", "not that much", "too far, undo a bit", "that was too much", "you went too far", "less than that", "ease back a little", "oops, too much, back up a touch", "too far, come back a bit", "went past it, back a little"])
-CONNECT: Pool = ([" and ", ", ", " and also "], [" and then ", ", plus ", " but also ", " also ", ", and ", " and at the same time "])
-PREFIX: Pool = (["uh", "um", "okay so", "please", "so", "okay", "no", "hmm", "well"], ["alright", "hey", "hey robot", "now", "oh", "erm", "listen", "ok", "yeah", "actually", "okay now", "uhh", "robot", "umm okay"])
-SUFFIX: Pool = (["please", "thanks", "okay"], ["for me", "if you can", "thank you", "now", "there", "ok", "will you", "right away"])
-
-# ----------------------------------------------------------------------------------------------
-# broader paraphrase coverage (appended to the extras, so positions of the earlier extras, and with
-# them the held-out every-fourth split, stay where they were; the new ones are split the same way)
-
-def _more(pool: Pool, new: list[str]) -> None:
-    seen = set(pool[0]) | set(pool[1])
-    pool[1].extend(p for p in new if p not in seen and not seen.add(p))
+def _family(prefix: str) -> dict[str, Pool]:
+    return {k[len(prefix) + 1:]: v for k, v in POOLS.items() if k.startswith(prefix + " ")}
 
 
-_more(DIR_BARE["+y"], ["left side", "over left", "leftish", "left of where it is", 
-                       "toward your left", "to the left hand side", "more towards the left", "left-hand side", "over to your left"])
-_more(DIR_BARE["-y"], ["right side", "over right", "rightish", "right of where it is", 
-                       "toward your right", "to the right hand side", "more towards the right", "right-hand side", "over to your right"])
-_more(DIR_BARE["+x"], ["out further", "further forward", "away", "out away from me", "forward more", "more out from me", "to the front",
-                       "toward the front", "out", "away from yourself", "more to the front", "further from the base"])
-_more(DIR_BARE["-x"], ["in closer", "back toward you", "nearer to you", "towards you", "toward the back",
-                       "to the back", "inward", "back in", "more toward the robot", "closer to the robot"])
-_more(DIR_BARE["+z"], ["up higher", "go up", "raise it", "lift it up", "above", "up top", 
-                       "further above", "off the table more", "raise it up", "up from there"])
-_more(DIR_BARE["-z"], ["down lower", "go down", "lower it", "drop it down", "toward the table", "sink it", "down further",
-                       "downwards more", "below", "down toward the table", "lower it down", "nearer the table"])
-_more(DIR_CMP["+y"], ["even more to the left", "further leftward", "more over to the left", "further to your left",
-                      "more towards the left", "left some more"])
-_more(DIR_CMP["-y"], ["even more to the right", "further rightward", "more over to the right", "further to your right",
-                      "more towards the right", "right some more"])
-_more(DIR_CMP["+x"], ["even further away", "more forward", "forward some more", "further forwards",
-                      "farther out", "more to the front"])
-_more(DIR_CMP["-x"], ["even closer", "closer in toward me", "back some more", "more toward you", "further in",
-                      "more inward", "closer yet"])
-_more(DIR_CMP["+z"], ["even higher", "up some more", "further upward", "more upward", "up further", "more up high", "even further up"])
-_more(DIR_CMP["-z"], ["even lower", "down some more", "further downward", "more downward", "down further", "more down low", "even further down"])
-_more(OFF_VERB, ["can you move it", "could you move", "let's go", "you need to go", "it needs to go", "try going", "bring the gripper",
-                 "position it", "move your hand", "take it", "move over", "push it", "pull it", "carry it", "reposition it",
-                 "just move", "now go", "you should go", "I need it", "put the gripper", "make it go", "let's move it", "shift over"])
-_more(SMALL_PRE, ["only a little", "just a little", "a tiny little bit", "a fraction", "a hint", "a whisker", "a smidgen", "a notch",
-                  "a shade", "a pinch", "minimally", "very slightly", "ever so little", "a wee", "a little tiny bit", "a small amount",
-                  "teeny bit", "some small amount", "only slightly", "a tiny amount", "tiny bit", "little bit"])
-_more(SMALL_POST, ["only a little", "just slightly", "a notch", "a smidgen", "a whisker", "a hint", "very slightly", "a small amount",
-                   "a tiny amount", "ever so slightly", "a little more", "but only a bit", "a little tiny bit", "a pinch",
-                   "not much", "a shade", "only slightly"])
-_more(LARGE_PRE_BARE, ["lots", "tons", "miles", "a ton", "really really far", "a great distance", "a good way", "so much", "a long long way",
-                       "much further", "plenty", "way way", "pretty far", "a big step", "a large amount", "a fair bit"])
-_more(LARGE_PRE_CMP, ["lots", "tons", "a ton", "massively", "dramatically", "a good deal", "plenty", "way way", "a big step", "hugely",
-                      "vastly", "a large amount", "so much", "a fair bit", "really much", "miles"])
-_more(LARGE_POST, ["a ton", "tons", "lots", "a long way", "by a lot more", "by a large amount", "a big step", "plenty",
-                   "quite far", "massively", "by miles", "really far", "a good deal", "very far", "a fair bit"])
-_more(NUM_VERB, ["can you move it", "please move it", "go", "take it", "push it", "move the hand", "adjust it", "bring the gripper",
-                 "reposition it", "we need it", "it should go", "let's go"])
-_more(YAW_DIR["+"], ["ccw", "counterclockwize", "anticlockwize", "counter clock wise", "anti clock wise", "the counterclockwise way",
-                     "counterclockwise direction", "to the anticlockwise"])
-_more(YAW_DIR["-"], ["cw", "clockwize", "the way the clock goes", "in a clockwise direction", "clockwise way", "clockwise please",
-                     "with the clock", "clock-wise"])
-_more(YAW_VERB, ["swivel", "swivel it", "pivot it", "turn your hand", "rotate your wrist", "give it a twist", "twist the gripper",
-                 "rotate the end effector", "spin the wrist", "turn the wrist", "can you rotate", "yaw it", "turn"])
-_more(SCALE_PHR[("speed", "-m")], ["slow", "go slow", "slowly", "more slowly please", "ease up", "don't rush", "take your time",
-                                   "not so quick", "less fast", "slower speed", "reduce your speed", "cut the speed", "you're going too fast",
-                                   "that's too fast", "tone down the speed", "drop the speed"])
-_more(SCALE_PHR[("speed", "-s")], ["just a little slower", "a smidge slower", "a little more slowly", "slightly slower please",
-                                   "a bit more slowly", "ease off a little"])
-_more(SCALE_PHR[("speed", "-l")], ["slow right down", "way more slowly", "a lot more slowly", "dead slow", "as slow as you can",
-                                   "slow down a whole lot", "much much slower please"])
-_more(SCALE_PHR[("speed", "+m")], ["quick", "quickly", "speed it up", "hurry", "faster now", "step on it", "more quickly please",
-                                   "you're too slow", "that's too slow", "up the speed", "go quicker please", "increase speed",
-                                   "faster speed", "less slow", "pick it up", "move it faster"])
-_more(SCALE_PHR[("speed", "+s")], ["a smidge faster", "a little more quickly", "slightly quicker please", "a bit quicker", "speed up slightly"])
-_more(SCALE_PHR[("speed", "+l")], ["way more quickly", "a lot quicker", "full speed", "speed up a whole lot", "much much faster", "really speed it up"])
-_more(SCALE_PHR[("force", "+m")], ["hold tighter", "grab harder", "grip firmer", "firm grip", "stronger", "clench harder", "more pressure",
-                                   "press harder", "don't drop it, grip harder", "tighter", "more grip", "grip it firmly",
-                                   "increase the grip", "hold on tighter", "squeeze tighter", "grab it more firmly"])
-_more(SCALE_PHR[("force", "+s")], ["a little more grip", "hold it a bit tighter", "slightly more force", "a tad tighter", "grip a little firmer"])
-_more(SCALE_PHR[("force", "+l")], ["grip really hard", "a lot more grip", "squeeze much harder", "much tighter", "way more force"])
-_more(SCALE_PHR[("force", "-m")], ["gently", "more gently", "grip softer", "lighter", "ease up on the grip", "less pressure",
-                                   "don't crush it", "light touch", "softer please", "less grip", "grip it gently", "not so hard",
-                                   "reduce the grip", "you're squeezing too hard", "loosen the grip", "less tight"])
-_more(SCALE_PHR[("force", "-s")], ["slightly less grip", "a tad gentler", "a little softer", "loosen it a bit", "a bit less pressure"])
-_more(SCALE_PHR[("force", "-l")], ["way softer", "a lot less grip", "much less pressure", "really gently", "barely grip it"])
-_more(SCALE_PHR[("height", "+m")], ["higher approach height", "raise the approach height", "come from higher", "come in from above more",
-                                    "more lift", "lift higher before moving", "clear the edge more", "go over it higher",
-                                    "approach higher", "more height on the approach", "more clearance please", "higher lift"])
-_more(SCALE_PHR[("height", "+s")], ["a bit more clearance", "lift a little higher", "slightly higher approach", "a tad more lift"])
-_more(SCALE_PHR[("height", "+l")], ["much higher approach", "way more clearance", "lift a lot higher", "a lot higher approach"])
-_more(SCALE_PHR[("height", "-m")], ["lower approach height", "less lift", "not so high on the approach", "approach from lower",
-                                    "less height on the approach", "don't come in so high", "lower clearance", "reduce the clearance"])
-_more(SCALE_PHR[("height", "-s")], ["a bit less clearance", "slightly lower approach", "a tad less lift"])
-_more(SCALE_PHR[("height", "-l")], ["much less lift", "way less clearance", "a lot lower approach"])
-_more(RETARGET_OBJ, ["not this one, the {r}", "wrong block, the {r}", "that's the wrong one, grab the {r}", "I want the {r}",
-                     "the {r} please", "no, pick up the {r}", "should be the {r}", "it's the {r} I want", "go with the {r}",
-                     "change to the {r}", "other one, the {r}", "nope, the {r}", "not that, the {r}", "you should take the {r}",
-                     "the {r} not that one", "wrong object, the {r}"])
-_more(RETARGET_TGT, ["wrong container, the {r}", "no, into the {r} instead", "put it in the {r}", "in the {r} please",
-                     "the {r} not that one", "drop it into the {r} instead", "I wanted it in the {r}", "should go in the {r}",
-                     "change the target to the {r}", "nope, the {r}", "wrong place, the {r}", "not there, the {r}",
-                     "into the {r} please", "it should go in the {r}", "put it into the {r} not there", "that bowl is wrong, the {r}"])
-_more(RETARGET_TGT_ON, ["no, onto the {r}", "put it onto the {r}", "stack it on the {r} instead", "on the {r} please",
-                        "it should go on the {r}", "wrong block, on the {r}", "not there, on the {r}", "on top of the {r} instead"])
-_more(GENERIC_RETARGET, ["nope, the {r}", "not that one, the {r}", "the {r} please", "no, I said the {r}", "go with the {r}",
-                         "it should be the {r}", "the {r}, not that", "wrong one, the {r}"])
-_more(APPEND, ["and put the {o} in the {t} too", "oh and the {o} into the {t}", "when you're done put the {o} in the {t}",
-               "also, the {o} into the {t}", "don't forget the {o}, it goes in the {t}", "afterwards move the {o} to the {t}",
-               "plus the {o} in the {t}", "then the {o} into the {t}", "after this, the {o} into the {t}",
-               "also place the {o} in the {t}", "then put the {o} in the {t} as well", "and move the {o} into the {t} after"])
-_more(APPEND_ON, ["then stack the {o} on the {t}", "and put the {o} on top of the {t} too", "also place the {o} onto the {t}",
-                  "afterwards stack the {o} on the {t}", "plus the {o} on the {t}", "then the {o} on top of the {t}"])
-_more(APPEND_SAME, ["the {o} too", "and also the {o}", "then do the {o}", "after that the {o}", "now the {o} as well",
-                    "do the same with the {o}", "the {o} next please", "also move the {o}"])
-_more(PRAISE, ["yep", "yeah that's good", "okay good", "that's great", "perfect thanks", "very good", "brilliant", "that'll do",
-               "just like that", "yes that's right", "all right, perfect", "good, that's it", "beautiful", "excellent", "nice one",
-               "that looks right", "right, good", "good enough", "yes, like that", "super"])
-_more(UNCLEAR_FREE, ["I like turtles", "never mind the music", "what's for lunch", "la la la", "testing testing", "is it raining",
-                     "sing a song", "how are you", "my cat is orange", "hmm let me think"])
-_more(REPEAT["same"], ["keep going that way", "more more", "again please", "do it once more", "same again please", "further",
-                       "continue that", "carry on", "keep moving", "more like that", "same direction again", "go on then",
-                       "even further", "one more", "again, same thing", "further please", "more of the same", "keep on going",
-                       "do that one more time", "repeat", "that again", "and more"])
-_more(REPEAT["small"], ["a little further", "a bit further", "just a touch more", "a tiny bit further", "slightly further",
-                        "just a tad more", "a little more of that", "a bit more please", "a smidgen more", "only a little more"])
-_more(REPEAT["large"], ["much further", "way further", "a lot further", "tons more", "lots further", "a good bit more",
-                        "plenty more", "a ton more", "far further"])
-_more(REVERSE, ["too far now, back up a little", "back it up a bit", "you've gone too far", "overshot it", "bring it back a little",
-                "undo a little", "back off a bit", "slightly less", "a touch less", "not so far", "too much that way",
-                "you passed it, come back a bit", "that overshot", "way too far, back a bit", "too far, go back a little",
-                "little too far", "that's too much, back a touch", "too far, reverse a bit",
-                "go back slightly", "come back a little", "you went over, back a bit"])
-_more(CONNECT, [" then ", ", then ", " and uh ", " plus ", ", um, ", ", and also ", " and a ", " as well as ", " and, ", "; ", " & "])
-_more(PREFIX, ["right so", "all right", "alright so", "okay right", "and", "so yeah", "sorry", "ah", "let's see", "I think", "I'd say",
-               "maybe", "can you", "could you", "try to", "right okay", "now then", "mm", "uh so", "yes but", "okay um", "right then",
-               "alright then", "hmm okay"])
-_more(SUFFIX, ["right now", "yeah", "go ahead", "would you", "if that's alright", "then", "okay?", "cool",
-               "thanks a lot", "straight away", "at once", "immediately", "for now", "all right", "there you go", "buddy"])
+DIR_BARE = _family("dir_bare")
+DIR_CMP = _family("dir_cmp")
+YAW_DIR = _family("yaw_dir")
+REPEAT = _family("repeat")
+SCALE_PHR = {tuple(k.split(" ")): v for k, v in _family("scale").items()}
+FACTOR = {tuple(k.split(" ")): v for k, v in _family("factor").items()}  # ("speed", "+") -> "twice as fast", ...
+COMPLAINT = _family("complaint")
+MORE_SUFFIX = _family("more suffix")
+(OFF_VERB, SMALL_PRE, SMALL_POST, LARGE_PRE_BARE, LARGE_PRE_CMP, LARGE_POST, NUM_VERB, YAW_VERB, RETARGET_OBJ, RETARGET_TGT,
+ RETARGET_TGT_ON, GENERIC_RETARGET, APPEND, APPEND_ON, APPEND_SAME, STOP, PRAISE, UNCLEAR_FREE, REVERSE, CONNECT, PREFIX, SUFFIX,
+ MOVE_TASK, STACK_TASK, ALL_TASK, EVERYTHING_TASK, SORT_TASK, PICK_TASK, INTERJECTION, PRAISE_RIGHT, CONTINUE, UNDO, SPEED_VERB,
+ FORCE_VERB, OBJECT_VERB, GREETING, OFFTOPIC, FOREIGN, LATIN, NONCE) = (POOLS[k] for k in (
+    "off_verb", "small_pre", "small_post", "large_pre_bare", "large_pre_cmp", "large_post", "num_verb", "yaw_verb", "retarget_obj",
+    "retarget_tgt", "retarget_tgt_on", "generic_retarget", "append", "append_on", "append_same", "stop", "praise", "unclear_free",
+    "reverse", "connect", "prefix", "suffix", "move_task", "stack_task", "all_task", "everything_task", "sort_task", "pick_task",
+    "interjection", "praise_right", "continue", "undo", "speed verb", "force verb", "object verb", "greeting", "offtopic", "foreign",
+    "latin", "nonce"))
+SPEED_WORD = {"-": POOLS["speed word -"], "+": POOLS["speed word +"]}
+FORCE_WORD = {"-": POOLS["force word -"], "+": POOLS["force word +"]}
 
-HOMOPHONES = {
-    "right": ["write", "rite", "wright"], "left": ["lef", "leff", "laugh"], "to": ["too", "two"], "too": ["to"],
-    "for": ["four"], "higher": ["hire", "hier"], "lower": ["lore", "lowr"], "bit": ["bid", "bitt"], "little": ["littel", "lil"],
-    "red": ["read"], "blue": ["blew"], "forward": ["foreword", "forwerd"], "counterclockwise": ["counter clockwise", "countercockwise"],
-    "clockwise": ["clock wise", "clockwize"], "gray": ["grey"], "grey": ["gray"], "there": ["their"], "slower": ["slowr", "slowa"],
-    "one": ["won"], "way": ["weigh"], "tad": ["tadd"], "grip": ["grippe", "gripp"], "higher up": ["hire up"], "back": ["bak"],
-    "closer": ["closr", "clothes her"], "down": ["dawn"], "more": ["moor", "mor"], "bowl": ["bowel", "boll"], "block": ["blok", "black"],
-    "yellow": ["yello"], "green": ["grean"], "tray": ["trey"], "faster": ["fastr"], "please": ["pleas"], "rotate": ["rotait"],
-    "slightly": ["slightely", "slighly", "slitely"], "again": ["a gain", "agin"], "further": ["furthur", "farther"],
-    "farther": ["further", "father"], "touch": ["tutch", "tuch"], "gentler": ["gentlr", "gentle"], "tighter": ["titer", "tigher"],
-    "up": ["op", "upp"], "a": ["uh", "the"], "the": ["da", "a"], "it": ["et", "at"], "lot": ["lut", "lat"], "much": ["mutch", "mush"],
-    "keep": ["keap", "kip"], "going": ["goin", "gone"], "little": ["littel", "lil", "liddle", "littl"], "bit": ["bid", "bitt", "bet", "beet"],
-    "left": ["lef", "leff", "laugh", "lefft"], "lower": ["lore", "lowr", "lowa", "law"], "move": ["moove", "mov"],
-    "closer": ["closr", "clothes her", "closure"], "away": ["a way", "awey"], "speed": ["sped"], "slow": ["slo"], "grip": ["grippe", "gripp", "grap"],
-}
 # short words ASR tends to blur: only swapped for another plausible spelling, never for a direction word
 _SHORT_BLUR = {"a": "uh", "to": "ta", "it": "et", "and": "an", "more": "mor", "bit": "bet", "tad": "ted", "way": "wey", "far": "fa"}
 from .numbers import UNITS, WORD_NUMBERS
@@ -456,9 +269,12 @@ def yaw_clause(rng: random.Random, split: str, verbless: bool = False) -> tuple[
     return t, {"yaw": f"{sign}{mag}"}, info
 
 
-def scale_clause(rng: random.Random, split: str, head: Optional[str] = None) -> tuple[str, dict[str, str], dict[str, Any]]:
+def scale_clause(rng: random.Random, split: str, head: Optional[str] = None, sign: Optional[str] = None) -> tuple[str, dict[str, str], dict[str, Any]]:
     head = head or rng.choice(["speed", "speed", "force", "height"])
-    cls = rng.choices(["-m", "-s", "-l", "+m", "+s", "+l"], [0.3, 0.12, 0.1, 0.3, 0.1, 0.08])[0]
+    classes, weights = ["-m", "-s", "-l", "+m", "+s", "+l"], [0.3, 0.12, 0.1, 0.3, 0.1, 0.08]
+    if sign:
+        weights = [w if c[0] == sign else 0.0 for c, w in zip(classes, weights)]
+    cls = rng.choices(classes, weights)[0]
     return pick(rng, SCALE_PHR[(head, cls)], split), {head: cls}, {"axis": head, "sign": cls[0], "mag": cls[1], "numbers": []}
 
 
@@ -498,6 +314,111 @@ def compound_clause(rng: random.Random, split: str) -> tuple[str, dict[str, str]
     info = {"axis": None, "mag": None, "numbers": i1["numbers"] + i2["numbers"], "parts": [i1, i2],
             "num_by": {**i1.get("num_by", {}), **i2.get("num_by", {})}}
     return f"{t1}{pick(rng, CONNECT, split)}{t2}", {**l1, **l2}, info
+
+
+# ----------------------------------------------------------------------------------------------
+# how people really say it: factors, verbs that name the motion, the held object, an observation before
+# its fix, a leading interjection, praise that says "right", things that are not corrections at all
+
+def _mag_of(text: str) -> str:
+    """s / m / l of a phrase's own modifier ("a bit slower" -> s, "much slower" -> l)."""
+    t = f" {text} "
+    if any(w in t for w in (" a bit ", " a little ", " slightly ", " a touch ", " a tad ", " just a ")):
+        return "s"
+    if any(w in t for w in (" much ", " a lot ", " way ", " far ", " really ")):
+        return "l"
+    return "m"
+
+
+def factor_clause(rng: random.Random, split: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """"twice as fast", "half the speed", "more than double the force": direction by the heads, factor by numbers.py."""
+    head = rng.choice(["speed", "speed", "speed", "force", "height"])
+    sign = rng.choice("+-")
+    text = pick(rng, FACTOR[(head, sign)], split)
+    f = parse_factor(text) or 2.0
+    ratio = f if (f > 1) == (sign == "+") else 1 / f
+    return text, {head: sign + "l"}, {"axis": head, "sign": sign, "mag": "f", "numbers": [], "num_by": {head: ratio}}
+
+
+def verb_scale_clause(rng: random.Random, split: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A speed or force word after a motion verb: "approach slower" changes speed only, "clamp down harder" force only."""
+    sign = rng.choice("+-")
+    if rng.random() < 0.6:
+        head, word = "speed", pick(rng, SPEED_WORD[sign], split)
+        text = f"{pick(rng, SPEED_VERB, split)} {word}"
+    else:
+        head, word = "force", pick(rng, FORCE_WORD[sign], split)
+        text = f"{pick(rng, FORCE_VERB, split)} {word}"
+    mag = _mag_of(word)
+    return text, {head: sign + mag}, {"axis": head, "sign": sign, "mag": mag, "numbers": []}
+
+
+def restate_clause(rng: random.Random, split: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """An observation, then its fix, one meaning: "going too fast, slow down", "too low, go up a bit"."""
+    key = rng.choice(sorted(COMPLAINT))
+    obs = pick(rng, COMPLAINT[key], split)
+    if key.startswith(("speed", "force")):
+        head, sign = key.split()
+        if rng.random() < 0.25:  # the observation alone says what to change
+            return obs, {head: sign + "m"}, {"axis": head, "sign": sign, "mag": "m", "numbers": []}
+        text, lab, info = scale_clause(rng, split, head=head, sign=sign)
+    else:
+        text, lab, info = offset_clause(rng, split, axis_dir=key)
+    return f"{obs}{rng.choice([', ', '. ', ' so ', ', so ', ' - ', ', just '])}{text}", lab, info
+
+
+def object_offset_clause(rng: random.Random, split: str, obj: dict[str, Any], objs: list[dict[str, Any]]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """An offset that names the object being moved: "nudge the red block right a bit"."""
+    verb = pick(rng, OBJECT_VERB, split).format(o=ref(rng, obj, objs, split))
+    text, lab, info = offset_clause(rng, split, verbless=True)
+    return f"{verb} {text}", lab, info
+
+
+def praise_text(rng: random.Random, split: str) -> str:
+    """Praise, also with "right" meaning correct, and "continue" after it."""
+    u = rng.random()
+    if u < 0.5:
+        return pick(rng, PRAISE, split)
+    base = pick(rng, PRAISE_RIGHT if u < 0.8 else PRAISE, split)
+    if rng.random() < 0.6:
+        sep = rng.choice([", ", ". ", " now, ", ". now ", ", you can "])
+        return f"{base}{sep}{pick(rng, CONTINUE, split)}"
+    return base
+
+
+_KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_EMOJI = ("\U0001F600", "\U0001F44D", "\U0001F916", "\U0001F642", "\U0001F602", "\U0001F389", "\u2764\ufe0f", "\U0001F525",
+          "\u2705", "\u274C", "\U0001F64F", "\U0001F605", "\U0001F440", "\U0001F914", "\U0001F4AF", "\U0001F44B")
+
+
+def not_a_correction(rng: random.Random, split: str) -> str:
+    """Something that is not about the robot's work: it must change nothing (level "unclear" -> ask)."""
+    u = rng.random()
+    if u < 0.16:  # keyboard mash
+        words = []
+        for _ in range(rng.randint(1, 3)):
+            row = rng.choice(_KEYS)
+            a = rng.randrange(len(row) - 2)
+            w = row[a:a + rng.randint(3, 7)] if rng.random() < 0.6 else "".join(rng.choice("".join(_KEYS)) for _ in range(rng.randint(3, 8)))
+            words.append(w)
+        return " ".join(words)
+    if u < 0.32:
+        return pick(rng, FOREIGN, split)
+    if u < 0.52:
+        return pick(rng, OFFTOPIC, split)
+    if u < 0.6:
+        return pick(rng, GREETING, split)
+    if u < 0.66:
+        return " ".join(rng.choice(_EMOJI) for _ in range(rng.randint(1, 3)))
+    if u < 0.72:
+        return rng.choice([str(rng.randint(0, 999)), f"{rng.uniform(0, 100):.2f}", _say_int(rng, rng.randint(1, 20)), f"{rng.randint(1, 9)} {rng.randint(1, 9)} {rng.randint(1, 9)}"])
+    if u < 0.79:
+        return " ".join(pick(rng, LATIN, split) for _ in range(rng.randint(2, 5)))
+    if u < 0.94:  # a correction's shape with a word nobody taught: do not guess what it means
+        w = pick(rng, NONCE, split)
+        return rng.choice([f"move it {w}", f"{w} {pick(rng, SMALL_POST, split)}", f"go {w}", f"{pick(rng, OFF_VERB, split)} {w}",
+                           f"more {w} please", f"{w} please", f"make it more {w}", f"{pick(rng, OFF_VERB, split)} {pick(rng, SMALL_PRE, split)} {w}"])
+    return pick(rng, UNCLEAR_FREE, split)
 
 
 def contradiction_clause(rng: random.Random, split: str) -> str:
@@ -595,30 +516,10 @@ def _default_call(skill: str, **kw: Any) -> dict[str, Any]:
     return {"skill": skill, "args": args}
 
 
-MOVE_TASK: Pool = (["put the {o} in the {t}", "place the {o} into the {t}", "put the {o} into the {t}", "move the {o} to the {t}"],
-                   ["drop the {o} in the {t}", "pick up the {o} and put it in the {t}", "the {o} goes in the {t}", "can you put the {o} in the {t}",
-                    "I want the {o} in the {t}", "transfer the {o} to the {t}", "put the {o} inside the {t}", "get the {o} into the {t}",
-                    "load the {o} into the {t}", "bring the {o} over to the {t}", "grab the {o} and drop it into the {t}", "{o} in the {t} please"])
-STACK_TASK: Pool = (["stack the {o} on the {t}", "put the {o} on top of the {t}", "place the {o} on the {t}", "stack the {o} on top of the {t}"],
-                    ["pile the {o} onto the {t}", "set the {o} on the {t}", "put the {o} onto the {t}", "balance the {o} on the {t}",
-                     "stack {o} on {t}", "place the {o} on top of the {t}", "build a tower with the {o} on the {t}", "the {o} goes on top of the {t}"])
-ALL_TASK: Pool = (["put all the {f}blocks in the {t}", "put all {f}blocks in the {t}", "move all the {f}blocks to the {t}", "put all {f}blocks into the {t}"],
-                  ["clear all the {f}blocks into the {t}", "every {f}block goes in the {t}", "put each {f}block in the {t}", "gather all the {f}blocks in the {t}",
-                   "collect the {f}blocks in the {t}", "throw all the {f}cubes into the {t}", "move every {f}block into the {t}", "put the {f}blocks in the {t}",
-                   "all {f}blocks into the {t}", "tidy all the {f}blocks into the {t}", "pack every {f}cube into the {t}", "place all of the {f}blocks in the {t}"])
-EVERYTHING_TASK: Pool = (["put everything in the {t}", "put everything into the {t}"], ["clear the table into the {t}", "move everything to the {t}", "all of it goes in the {t}", "put all of it into the {t}", "everything into the {t}", "tidy everything into the {t}"])
-SORT_TASK: Pool = (["sort the blocks by colour", "sort the blocks by color", "put each block in the bowl of its colour", "put every block in the bowl with the same color"],
-                   ["match the blocks to the bowls by colour", "sort by color", "organize the blocks by colour", "group the blocks into the matching bowls",
-                    "each block goes in the bowl of the same colour", "colour-match the blocks and bowls", "sort them by colour", "put the blocks into their matching colored bowls",
-                    "sort the cubes into bowls by color", "arrange the blocks by colour into the bowls"])
-PICK_TASK: Pool = (["pick up the {o}", "grab the {o}", "lift the {o}", "pick the {o} up"],
-                   ["take the {o}", "hold the {o}", "grasp the {o}", "get hold of the {o}", "raise the {o}", "pick up the {o} please", "just pick up the {o}", "lift up the {o}"])
-
-
 def task_text(rng: random.Random, o: dict[str, Any], t: dict[str, Any], objs: list[dict[str, Any]], split: str, plain: bool = False) -> str:
     pool = STACK_TASK if t["kind"] == "block" else MOVE_TASK
     if plain:
-        return pool[0][0].format(o=o["name"], t=t["name"])
+        return pool.core[0].format(o=o["name"], t=t["name"])
     return pick(rng, pool, split).format(o=ref(rng, o, objs, split), t=ref(rng, t, objs, split))
 
 
@@ -666,11 +567,30 @@ def _labels(**kw: str) -> dict[str, str]:
     lab = {"level": "skill", "hist": "new", "hmag": "same", "x": "none", "y": "none", "z": "none", "yaw": "none",
            "speed": "none", "force": "none", "height": "none", "plan_op": "none"}
     lab.update(kw)
+    lab["active"] = active_of(lab)
     return lab
 
 
 def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
-    """One grounding example with gold labels (see module docstring)."""
+    """One grounding example with gold labels (see module docstring); never an evaluation utterance."""
+    for _ in range(100):
+        ex = _ground_example(rng, split)
+        core = ex.pop("_core", "")
+        if not (is_blocked(ex["utterance"]) or is_blocked(core) or any(is_blocked(h["utterance"]) for h in ex["history"])):
+            return ex
+    raise RuntimeError("the grammar produced only blocked utterances; check agent/grounder/data/phrases.json")
+
+
+def _finish(ex: dict[str, Any], rng: random.Random, text: str, lab: dict[str, str], split: str,
+            numbers: Optional[dict[str, float]] = None, interject: float = 0.0) -> dict[str, Any]:
+    core = text
+    if interject and rng.random() < interject:  # "that's wrong. move right", "perfect but slightly slower"
+        text = f"{pick(rng, INTERJECTION, split)}{rng.choice(['. ', ', ', ' ', '! '])}{text}"
+    ex.update(utterance=decorate(rng, text, split), labels=lab, numbers=numbers or {}, _core=core)
+    return ex
+
+
+def _ground_example(rng: random.Random, split: str) -> dict[str, Any]:
     ex = _base(rng)
     objs = ex["scene"]["objects"]
     plan = ex["plan"]
@@ -687,21 +607,40 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
         ex["history"] = [{"utterance": decorate(rng, hist_text, split), "step": ex["step"], "labels": _labels(**hist_lab),
                           "numbers": hist_info.get("num_by", {})}]
         ex["has_history"] = 1
-        if rng.random() < 0.55:
-            if rng.random() < 0.72:
+        if rng.random() < 0.6:
+            v = rng.random()
+            if v < 0.5:
                 hm = rng.choices(["same", "small", "large"], [0.55, 0.3, 0.15])[0]
                 text, lab = pick(rng, REPEAT[hm], split), _labels(hist="repeat", hmag=hm)
-            else:
+            elif v < 0.72:
                 text, lab = pick(rng, REVERSE, split), _labels(hist="reverse")
-            ex.update(utterance=decorate(rng, text, split), labels=lab, numbers={})
-            return ex
-    if u < 0.38:
+            elif v < 0.86 or hist_info["axis"] not in ("x", "y", "z"):
+                text, lab = pick(rng, UNDO, split), _labels(hist="undo")
+            else:  # the direction said again with "more": "go backwards a bit more" after "move back"
+                d = hist_info["sign"] + hist_info["axis"]
+                m = rng.choice("sml")
+                dtext = pick(rng, DIR_BARE[d] if rng.random() < 0.6 else DIR_CMP[d], split)
+                verb = f"{pick(rng, OFF_VERB, split)} " if rng.random() < 0.4 else ""
+                text, lab = f"{verb}{dtext} {pick(rng, MORE_SUFFIX[m], split)}", _labels(**{hist_info["axis"]: hist_info["sign"] + m})
+            return _finish(ex, rng, text, lab, split)
+    if u < 0.30:
         text, lab, info = skill_clause(rng, split)
-        lab = _labels(**lab)
-    elif u < 0.58:
+        return _finish(ex, rng, text, _labels(**lab), split, info.get("num_by"), interject=0.1)
+    if u < 0.44:
         text, lab, info = compound_clause(rng, split)
-        lab = _labels(**lab)
-    elif u < 0.80:  # plan edits
+        return _finish(ex, rng, text, _labels(**lab), split, info.get("num_by"), interject=0.1)
+    if u < 0.53:
+        v = rng.random()
+        if v < 0.35:
+            text, lab, info = object_offset_clause(rng, split, cur_o, objs)
+        elif v < 0.62:
+            text, lab, info = verb_scale_clause(rng, split)
+        elif v < 0.82:
+            text, lab, info = restate_clause(rng, split)
+        else:
+            text, lab, info = factor_clause(rng, split)
+        return _finish(ex, rng, text, _labels(**lab), split, info.get("num_by"), interject=0.1)
+    if u < 0.70:  # plan edits
         blocks = [o for o in objs if o["kind"] == "block"]
         conts = [o for o in objs if o["kind"] in ("bowl", "tray")]
         stack = cur_t["kind"] == "block"
@@ -709,7 +648,7 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
         if v < 0.38:
             cands = [b for b in blocks if b["name"] not in (cur_o["name"], cur_t["name"])]
             if not cands:
-                return ground_example(rng, split)
+                return _ground_example(rng, split)
             new = rng.choice(cands)
             r = ref(rng, new, objs, split)
             if rng.random() < 0.3:
@@ -717,11 +656,10 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
                 op = "retarget_target" if (stack and ex["step_skill"] == "place") else "retarget_object"
             else:
                 t, op = pick(rng, RETARGET_OBJ, split).format(r=r), "retarget_object"
+            text, lab = t, _labels(level="plan", plan_op=op)
             if op == "retarget_object":
-                text, lab = t, _labels(level="plan", plan_op=op)
                 ex["obj"] = new["name"]
             else:
-                text, lab = t, _labels(level="plan", plan_op=op)
                 ex["tgt"] = new["name"]
         elif v < 0.72:
             if stack:
@@ -731,7 +669,7 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
                 cands = [c for c in conts if c["name"] != cur_t["name"]]
                 pool = RETARGET_TGT if rng.random() < 0.75 else GENERIC_RETARGET
             if not cands:
-                return ground_example(rng, split)
+                return _ground_example(rng, split)
             new = rng.choice(cands)
             text = pick(rng, pool, split).format(r=ref(rng, new, objs, split))
             lab = _labels(level="plan", plan_op="retarget_target")
@@ -740,7 +678,7 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
             in_plan = {s["args"].get("object") for s in plan}
             cands = [b for b in blocks if b["name"] not in in_plan and b["name"] != cur_t["name"]]
             if not cands:
-                return ground_example(rng, split)
+                return _ground_example(rng, split)
             new = rng.choice(cands)
             w = rng.random()
             if w < 0.25:
@@ -749,20 +687,20 @@ def ground_example(rng: random.Random, split: str = "train") -> dict[str, Any]:
             else:
                 tg = rng.choice(conts + [b for b in blocks if b is not new and b["name"] not in in_plan]) if conts else None
                 if tg is None:
-                    return ground_example(rng, split)
+                    return _ground_example(rng, split)
                 pool = APPEND_ON if tg["kind"] == "block" else APPEND
                 text = pick(rng, pool, split).format(o=ref(rng, new, objs, split), t=ref(rng, tg, objs, split))
                 ex["tgt"] = tg["name"]
             ex["obj"] = new["name"]
             lab = _labels(level="plan", plan_op="append")
-    elif u < 0.88:
-        text, lab = pick(rng, STOP, split), _labels(level="stop")
-    elif u < 0.95:
-        text, lab = pick(rng, PRAISE, split), _labels(level="none")
-    else:
-        text, lab = contradiction_clause(rng, split), _labels(level="unclear")
-    ex.update(utterance=decorate(rng, text, split), labels=lab, numbers=info.get("num_by", {}))
-    return ex
+        return _finish(ex, rng, text, lab, split, interject=0.1)
+    if u < 0.75:
+        return _finish(ex, rng, pick(rng, STOP, split), _labels(level="stop"), split)
+    if u < 0.81:
+        return _finish(ex, rng, praise_text(rng, split), _labels(level="none"), split)
+    if u < 0.92:
+        return _finish(ex, rng, not_a_correction(rng, split), _labels(level="unclear"), split)
+    return _finish(ex, rng, contradiction_clause(rng, split), _labels(level="unclear"), split)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -847,7 +785,8 @@ _YAW_RANGE = {"s": (0.03, 0.36), "m": (0.1, 0.8), "l": (0.5, 1.6)}
 _RATIO_RANGE = {"-s": (0.5, 0.97), "-m": (0.2, 0.92), "-l": (0.05, 0.7), "+s": (1.03, 1.6), "+m": (1.08, 3.0), "+l": (1.3, 3.5)}
 
 
-def _effect_checks(lab: dict[str, str], numbers: dict[str, float], step: int, pick_step: int) -> list[dict[str, Any]]:
+def _effect_checks(lab: dict[str, str], numbers: dict[str, float], step: int, pick_step: int,
+                   plan: Optional[list[dict[str, Any]]] = None) -> list[dict[str, Any]]:
     """Contract checks for labels; ``numbers``: the value said for an axis / yaw (m or rad)."""
     checks: list[dict[str, Any]] = []
     for a in ("x", "y", "z", "yaw"):
@@ -868,8 +807,30 @@ def _effect_checks(lab: dict[str, str], numbers: dict[str, float], step: int, pi
     for h in ("speed", "force", "height"):
         c = lab.get(h, "none")
         if c != "none":
-            checks.append({"step": pick_step if h == "force" else step, "arg": h, "ratio": list(_RATIO_RANGE[c])})
+            if h in numbers and plan is not None:  # a factor said: that ratio, as far as the skill's bounds allow
+                i = pick_step if h == "force" else step
+                cur = float(plan[i]["args"].get(h, 20.0 if h == "force" else 1.0 if h == "speed" else 0.1))
+                p = SKILLS[plan[i]["skill"]].param(h)
+                r = min(float(p.hi), max(float(p.lo), cur * numbers[h])) / cur
+                checks.append({"step": i, "arg": h, "ratio": [round(r * 0.98, 4), round(r * 1.02, 4)]})
+            else:
+                checks.append({"step": pick_step if h == "force" else step, "arg": h, "ratio": list(_RATIO_RANGE[c])})
     return checks
+
+
+def _undo_checks(lab: dict[str, str], numbers: dict[str, float], step: int, pick_step: int) -> list[dict[str, Any]]:
+    """The full revert of a correction with labels ``lab``: every check of it, mirrored."""
+    out = []
+    for c in _effect_checks(lab, numbers, step, pick_step):
+        c = dict(c)
+        if "delta" in c:
+            lo, hi = c["delta"]
+            c["delta"] = [-hi, -lo]
+        else:
+            lo, hi = c["ratio"]
+            c["ratio"] = [round(1 / hi, 4), round(1 / lo, 4)]
+        out.append(c)
+    return out
 
 
 def _reverse_checks(lab: dict[str, str], step: int, pick_step: int) -> list[dict[str, Any]]:
@@ -914,7 +875,10 @@ def to_case(ex: dict[str, Any], cid: str) -> dict[str, Any]:
                       {"step": n, "arg": "object", "equals": ex["obj"]}, {"step": n + 1, "arg": "target", "equals": ex["tgt"]}]
     else:
         if lab["hist"] == "new":
-            expect += _effect_checks(lab, ex.get("numbers", {}), step, pk)
+            expect += _effect_checks(lab, ex.get("numbers", {}), step, pk, ex["plan"])
+        elif lab["hist"] == "undo":
+            h = ex["history"][-1]
+            expect += _undo_checks(h["labels"], h.get("numbers", {}), step, pk)
         else:
             h = ex["history"][-1]
             hl = h["labels"]

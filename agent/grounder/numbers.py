@@ -39,7 +39,7 @@ for _w in ("rad", "rads", "radian", "radians"):
 for _w in ("turn", "turns", "revolution", "revolutions"):
     UNITS[_w] = ("angle", 2 * math.pi)
 
-SAFETY_WORDS = ("stop", "wait", "halt", "freeze", "abort")
+from agent.words import SAFETY_WORDS  # the one safety vocabulary: session and grounder agree
 _SAFETY_PHRASE = re.compile(r"\bhold on\b(?!\s+(?:tight|to\b|firm|hard))|\bemergency\b")
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+|°|\"")
@@ -140,3 +140,61 @@ def is_safety_stop(text: str) -> bool:
     if any(w in words for w in SAFETY_WORDS):
         return True
     return _SAFETY_PHRASE.search(low) is not None
+
+
+# ---------------------------------------------------------------------------------------------------
+# factors said for speed / force / height ("twice as fast", "half the speed", "50% slower")
+
+_FACTOR_WORDS: dict[str, float] = {"twice": 2.0, "double": 2.0, "doubled": 2.0, "triple": 3.0, "thrice": 3.0, "tripled": 3.0,
+                                   "half": 0.5, "halve": 0.5, "halved": 0.5}
+_FRACTIONS = {"third": 1 / 3, "quarter": 0.25}
+_MORE_THAN = 1.25  # "more than double" -> 2.5: a quarter above the factor said
+_LESS_THAN = 0.8   # "less than half" -> 0.4
+
+
+def parse_factor(text: str) -> float | None:
+    """A multiplicative factor said in ``text``, as said (not yet signed by the direction), or None.
+
+    "twice as fast" / "double" -> 2, "three times" / "3x" / "triple" -> 3, "half" -> 0.5, "a third of" -> 1/3,
+    "50% faster" -> 1.5, "25 percent slower" -> 0.75, "one and a half times" -> 1.5; "more than double" -> 2.5
+    and "less than half" -> 0.4. Lengths and angles ("half an inch", "a quarter turn") are not factors.
+
+    >>> parse_factor("more than double the speed"), parse_factor("half the speed"), parse_factor("move left")
+    (2.5, 0.5, None)
+    """
+    toks = tokens(text.replace("%", " percent "))
+    spans = {i for q in parse_quantities(text) for i in range(q.start, q.end)}
+    f: float | None = None
+    at = -1
+    for i, t in enumerate(toks):
+        if i in spans:
+            continue
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if t in _FACTOR_WORDS:
+            f, at = _FACTOR_WORDS[t], i
+        elif t in _FRACTIONS and i > 0 and toks[i - 1] in ("a", "one"):
+            f, at = _FRACTIONS[t], i
+        elif nxt in ("times", "x") and (re.fullmatch(r"\d+(?:\.\d+)?", t) or t in WORD_NUMBERS):
+            v = float(t) if t[0].isdigit() else WORD_NUMBERS[t]
+            if toks[i + 2:i + 5] == ["and", "a", "half"]:
+                v += 0.5
+            f, at = v, i
+        elif t in ("and",) and toks[i - 1:i] in (["one"], ["1"]) and toks[i + 1:i + 4] == ["a", "half", "times"]:
+            f, at = 1.5, i
+        elif re.fullmatch(r"\d+x", t):
+            f, at = float(t[:-1]), i
+        elif nxt == "percent" and re.fullmatch(r"\d+(?:\.\d+)?", t):
+            p = float(t) / 100
+            rest = set(toks[i + 2:i + 5])
+            down = bool(rest & {"slower", "less", "softer", "lower", "gentler", "weaker", "looser"})
+            f, at = (1 - p if down else 1 + p), i
+        if f is not None:
+            break
+    if f is None:
+        return None
+    before = toks[max(0, at - 3):at]
+    if "than" in before and ("more" in before or "over" in before):
+        f *= _MORE_THAN if f >= 1 else 1 / _MORE_THAN
+    elif "than" in before and ("less" in before or "under" in before):
+        f *= _LESS_THAN if f <= 1 else 1 / _LESS_THAN
+    return f

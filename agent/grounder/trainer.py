@@ -1,7 +1,9 @@
 """Training of :class:`agent.grounder.model.GrounderNet` on the generated corpus.
 
-The MiniLM encoder is frozen, so token states are computed once per distinct text and kept (fp16);
-an epoch then only runs the small trained part. Everything is seeded: the same ``seed`` and thread
+The MiniLM encoder is frozen (it is the process's one MiniLM, shared with the knowledge base), so token
+states are computed once per distinct text and kept (fp16); an epoch then only runs the small trained part.
+After training one softmax temperature is fitted on the held-out templates (:func:`fit_temperature`) and
+stored with the checkpoint, with the training vocabulary (the policy asks about words it never saw). Everything is seeded: the same ``seed`` and thread
 count give the same checkpoint.
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ class TrainConfig:
     """``n_ground``/``n_plan``: corpus size; ``n_val_*``: held-out (test templates, other seed) set size."""
 
     seed: int = 0
-    n_ground: int = 20000
+    n_ground: int = 24000
     n_plan: int = 5000
     n_val_ground: int = 1500
     n_val_plan: int = 500
@@ -195,6 +197,47 @@ def evaluate_labels(net: GrounderNet, data: Featurized, batch: int = 256) -> dic
     return res
 
 
+CALIBRATED_HEADS = ("level", "hist", "active", "x", "y", "z", "yaw", "speed", "force", "height", "plan_op")
+
+
+@torch.no_grad()
+def fit_temperature(net: GrounderNet, data: Featurized, batch: int = 256) -> float:
+    """One softmax temperature for the grounding heads, minimising their summed NLL on ``data``
+    (held-out templates), so that the policy's confidence means what it says."""
+    net.eval()
+    logits: dict[str, list[torch.Tensor]] = {k: [] for k in CALIBRATED_HEADS}
+    ys: dict[str, list[int]] = {k: [] for k in CALIBRATED_HEADS}
+    for s in range(0, len(data.items), batch):
+        idx = list(range(s, min(len(data.items), s + batch)))
+        b = data.batch(idx)
+        out = net(b["tok"], b["mask"], b["mode"], b["hist"], b["obj_vec"], b["obj_feat"], b["obj_mask"])
+        for j, it in enumerate(b["items"]):
+            for k in CALIBRATED_HEADS:
+                if k in it["lab"]:
+                    logits[k].append(out[k][j])
+                    ys[k].append(it["lab"][k])
+    best, best_nll = 1.0, float("inf")
+    for t in [0.5 + 0.1 * i for i in range(46)]:
+        nll = 0.0
+        for k in CALIBRATED_HEADS:
+            if ys[k]:
+                nll += float(nn.functional.cross_entropy(torch.stack(logits[k]) / t, torch.tensor(ys[k]), reduction="sum"))
+        if nll < best_nll:
+            best, best_nll = t, nll
+    return best
+
+
+def vocabulary(examples: list[dict[str, Any]]) -> list[str]:
+    """Every word the model was trained on (utterances, history, tasks, object names), sorted."""
+    from .numbers import tokens
+
+    words: set[str] = set()
+    for e in examples:
+        for t in [text_of(e)] + [h["utterance"] for h in e.get("history", [])] + [o["name"] for o in e["scene"]["objects"]]:
+            words.update(w for w in tokens(t) if w.isalpha())
+    return sorted(words)
+
+
 def train(cfg: TrainConfig, out_dir: str, log: Callable[[str], None] = print, enc: Optional[Encoder] = None) -> dict[str, Any]:
     """Generate the corpus, train, save ``out_dir/heads.pt`` + ``config.json``; returns held-out metrics."""
     torch.set_num_threads(cfg.threads)
@@ -247,11 +290,14 @@ def train(cfg: TrainConfig, out_dir: str, log: Callable[[str], None] = print, en
         log(f"epoch {ep + 1}/{cfg.epochs}: loss {tot / max(1, n):.4f}  held-out exact ground {metrics['exact_ground']:.3f} "
             f"plan {metrics['exact_plan']:.3f}  ({time.time() - te:.0f} s)")
     net.eval()
+    temperature = fit_temperature(net, va)
+    log(f"temperature {temperature:.2f} (fitted on the held-out templates' label NLL)")
     d = TrainConfig()
     flags = "".join(f" --{k.replace('_', '-')} {getattr(cfg, k)}" for k in ("n_ground", "n_plan", "epochs", "token_dropout", "label_smoothing")
                     if getattr(cfg, k) != getattr(d, k))
     meta = {"command": f"robocorrect train --seed {cfg.seed}{flags} --out {out_dir}", "train": asdict(cfg), "heldout_label_metrics": {k: round(v, 4) for k, v in metrics.items()},
-            "train_seconds": round(time.time() - t0, 1)}
+            "train_seconds": round(time.time() - t0, 1), "temperature": round(temperature, 3),
+            "vocab": vocabulary(train_ex)}
     save_checkpoint(net, out_dir, meta)
     log(f"saved {out_dir} in {time.time() - t0:.0f} s total")
     return meta

@@ -29,6 +29,7 @@ def test_corpus_covers_the_issue():
     lab = [e["labels"] for e in ex]
     assert sum(l["hist"] == "repeat" for l in lab) > 50
     assert sum(l["hist"] == "reverse" for l in lab) > 20
+    assert sum(l["hist"] == "undo" for l in lab) > 10
     assert {l["plan_op"] for l in lab} == set(CLASS_HEADS["plan_op"])
     assert {l["level"] for l in lab} == set(CLASS_HEADS["level"])
     assert sum(sum(l[a] != "none" for a in ("x", "y", "z", "yaw", "speed", "force", "height")) >= 2 for l in lab) > 100  # compounds
@@ -37,24 +38,26 @@ def test_corpus_covers_the_issue():
     assert any(ch.isdigit() for e in ex for ch in e["utterance"])
 
 
-def _all_pools():
-    for v in vars(corpus).values():
-        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], list):
-            yield v
-        elif isinstance(v, dict):
-            yield from (p for p in v.values() if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], list))
-
-
 def test_heldout_phrases_never_in_training_pools():
-    pools = list(_all_pools())
-    assert len(pools) > 40
-    for pool in pools:
-        core, extra = pool
-        held = {p for i, p in enumerate(extra) if i % 4 == 3}
-        train = set(core) | {p for i, p in enumerate(extra) if i % 4 != 3}
-        assert not held & train
-        if len(extra) >= 4:
-            assert held
+    from agent.grounder.phrases import load_pools
+
+    pools = load_pools()
+    assert len(pools) > 60
+    trained = {p for pool in pools.values() for p in pool.train}
+    for pool in pools.values():
+        assert not set(pool.test) & trained, pool.name  # held out in one pool = trained through no other
+        assert not set(pool.test) & set(pool.core)
+
+
+def test_heldout_split_draws_no_core_phrase_where_it_has_held_out_ones():
+    import random
+
+    from agent.grounder.phrases import load_pools
+
+    rng = random.Random(0)
+    for pool in load_pools().values():
+        if pool.test:
+            assert all(corpus.pick(rng, pool, "test") in pool.test for _ in range(20))
 
 
 def test_cases_follow_the_contract():

@@ -49,3 +49,20 @@ def test_unknown_colour_and_kind():
     assert unknown_reference("no, the blue block", objs) is None
     assert unknown_reference("wrong bowl, use the yellow one", objs) is None
     assert unknown_reference("a bit to the left", objs) is None
+
+
+@pytest.mark.parametrize("text,factor", [("twice as fast", 2.0), ("double the speed", 2.0), ("half the speed", 0.5),
+                                         ("three times slower", 3.0), ("more than double the speed", 2.5), ("less than half the force", 0.4),
+                                         ("50% slower", 0.5), ("30 percent faster", 1.3), ("go 2x faster", 2.0), ("a third of the speed", 1 / 3),
+                                         ("one and a half times faster", 1.5)])
+def test_factors(text, factor):
+    from agent.grounder.numbers import parse_factor
+
+    assert parse_factor(text) == pytest.approx(factor)
+
+
+@pytest.mark.parametrize("text", ["half an inch to the left", "rotate a quarter turn", "move left", "a bit more"])
+def test_no_factor(text):
+    from agent.grounder.numbers import parse_factor
+
+    assert parse_factor(text) is None

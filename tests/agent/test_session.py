@@ -216,3 +216,16 @@ def test_retarget_drops_the_old_objects_tuning_and_takes_the_new_ones_knowledge(
         assert r.parsed["weakened"] == [blue]
         assert s.plan[0]["args"]["offset"] == pytest.approx([0.0, 0.0, 0.0])
         assert s.plan[0]["args"]["force"] == pytest.approx(20.0)
+
+
+def test_stop_then_a_correction_halts_and_the_step_resumes_with_the_correction(world, policy) -> None:
+    s = make(world, policy)
+    s.start(TASK, table(), plan=PLAN)
+    s.channel = ScriptedChannel([Cue("stop, move your arm up a bit", at="moving", step=0, tick=25)])
+    out = s.step()
+    assert out.stopped and s.paused and s.cursor == 0
+    r = s.corrections[-1]
+    assert r.level == "stop" and any("offset z +" in c or "height" in c for c in r.changes), r.changes
+    assert s.plan[0]["args"] != s.initial_plan[0]["args"], "the correction after the halt is kept for the resume"
+    s.correct("undo")
+    assert s.plan == s.initial_plan

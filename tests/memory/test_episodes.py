@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from memory.episodes import EpisodeLog, EpisodeLogError
-from memory import episodes_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENE = {"seed": None, "objects": [{"name": "red block", "kind": "block", "color": "red", "size": 0.04, "position": [0.5, 0.1, 0.02]}],
@@ -108,12 +107,10 @@ def test_cli_list_show_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         e1 = _episode(log, True)
         e2 = _episode(log, False)
         e3 = _episode(log, None)  # still running in this process: not exported by default
-    import argparse
+    from agent.cli import main
 
     def cli(*argv: str) -> int:
-        p = argparse.ArgumentParser()
-        episodes_cli.configure(p)
-        return episodes_cli.run(p.parse_args(["--log", str(log_dir), *argv]))
+        return main(["episodes", "--log", str(log_dir), *argv])
 
     assert cli("list") == 0
     out = capsys.readouterr().out
@@ -121,7 +118,8 @@ def test_cli_list_show_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert cli("show", e1) == 0
     out = capsys.readouterr().out
     assert "a bit to the left" in out and "offset y +1.5 cm" in out and "(during motion)" in out
-    assert cli("show", "nope") == 2
+    assert cli("show", "nope") == 1
+    assert capsys.readouterr().err.startswith("error: ")
     ds = tmp_path / "ds"
     assert cli("export", str(ds)) == 0
     info = json.loads((ds / "meta" / "info.json").read_text())
@@ -143,5 +141,58 @@ def test_cli_list_show_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("x")
-    assert cli("export", str(other)) == 2
+    assert cli("export", str(other)) == 1
     assert (other / "keep.txt").exists()
+
+
+def _log_with_episodes(tmp_path: Path) -> Path:
+    with EpisodeLog(tmp_path / "log") as log:
+        _episode(log, True)
+    return tmp_path / "log"
+
+
+def test_export_never_deletes_files_it_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Someone's own LeRobot dataset (it has meta/info.json) is refused, untouched; a README put beside an
+    earlier export survives the next export into the same folder; only the export's own files are replaced."""
+    from agent.cli import main
+
+    log_dir = _log_with_episodes(tmp_path)
+    theirs = tmp_path / "their_dataset"
+    (theirs / "meta").mkdir(parents=True)
+    (theirs / "meta" / "info.json").write_text('{"codebase_version": "v3.0"}')
+    (theirs / "data.parquet").write_text("their data")
+    assert main(["episodes", "--log", str(log_dir), "export", str(theirs)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "did not write" in err
+    assert (theirs / "data.parquet").read_text() == "their data"
+    assert (theirs / "meta" / "info.json").read_text() == '{"codebase_version": "v3.0"}'
+
+    ours = tmp_path / "ours"
+    assert main(["episodes", "--log", str(log_dir), "export", str(ours)]) == 0
+    (ours / "README.md").write_text("my notes")
+    (ours / "meta" / "my_notes.txt").write_text("mine")
+    stale = ours / "data" / "chunk-000" / "file-000.parquet"  # images are inside the parquet (memory/lerobot_export.py)
+    assert stale.is_file()
+    assert main(["episodes", "--log", str(log_dir), "export", str(ours)]) == 0  # again, into the same folder
+    assert (ours / "README.md").read_text() == "my notes" and (ours / "meta" / "my_notes.txt").read_text() == "mine"
+    assert json.loads((ours / "meta" / "info.json").read_text())["total_episodes"] == 1
+
+
+def test_export_to_a_file_is_an_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    log_dir = _log_with_episodes(tmp_path)
+    f = tmp_path / "out.txt"
+    f.write_text("keep")
+    assert main(["episodes", "--log", str(log_dir), "export", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is a file" in err and "Traceback" not in err
+    assert f.read_text() == "keep"
+
+
+def test_episodes_list_takes_log_after_the_action(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    log_dir = _log_with_episodes(tmp_path)
+    assert main(["episodes", "list", "--log", str(log_dir)]) == 0
+    assert "success" in capsys.readouterr().out

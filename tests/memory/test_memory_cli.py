@@ -69,11 +69,19 @@ def test_kb_export_import_and_corrupt_import(kb, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["sqlite"] == "ok"
 
 
-def test_kb_default_path_from_robocorrect_home(tmp_path, monkeypatch, capsys):
+def test_kb_default_path_from_robocorrect_home(kb, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ROBOCORRECT_HOME", str(tmp_path / "home"))
-    assert main(["kb", "list"]) == 0
+    assert main(["kb", "list"]) == 1  # a read-only command creates nothing
+    assert capsys.readouterr().err.startswith(f"error: no knowledge base at {tmp_path / 'home' / 'kb'}")
+    assert not (tmp_path / "home").exists()
+    _fill(kb)
+    f = tmp_path / "out.jsonl"
+    assert main(["kb", "--kb", str(kb.path), "export", str(f)]) == 0
+    assert main(["kb", "import", str(f)]) == 0  # writing creates it where ROBOCORRECT_HOME says
     assert (tmp_path / "home" / "kb" / "kb.sqlite").exists()
-    assert "0 entries" in capsys.readouterr().out
+    capsys.readouterr()
+    assert main(["kb", "list"]) == 0
+    assert "3 entries" in capsys.readouterr().out
 
 
 def test_bench_memory_small_run_prints_json_last(capsys):

