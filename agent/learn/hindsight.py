@@ -14,8 +14,8 @@ format of :mod:`agent.grounder.corpus` (``kind`` "ground" or "plan", ``scene``, 
 - **contradicted**: the next utterance about the same step says "no, the other way" / "opposite" ->
   its own skill change with every direction flipped.
 - **restated**: the next utterance about the same step says the same thing again (they share a content word:
-  not a stop word, not a word in more than 20 % of the user's utterances), or it changed nothing (the policy
-  asked back) and the user spoke again -> the label of that next utterance (so a chain of restatements takes
+  not a stop word, not a word in more than 20 % of the user's utterances), or it changed nothing because the
+  policy asked back and the user answered with the next utterance -> the label of that next utterance (so a chain of restatements takes
   the label of the one that finally worked).
 - **kept** needs the episode to succeed, or the correction to be the last word about its step; and a step it
   changed must have run and worked after it (not merely worked already before it).
@@ -307,9 +307,13 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
                 source, lab = "contradicted", (flipped(own[0]), None, None)
         elif restated or (not ev.get("changed") and grounded_next) or (
                 ev.get("changed") and not _survived(ev["before"], ev["after"], final) and later_kept is not None):
-            j = same[0] if restated and same[0] in labels else later_kept
+            asked = not ev.get("changed") and ev.get("question") and grounded_next  # "say it again in other words"
+            j = same[0] if (restated or asked) and same[0] in labels else later_kept
             if j is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):
                 source, lab = "restated", labels[j]
+                if any(str(v).endswith("n") for k, v in lab[0].items() if k in SIGNED_KEYS) and evs[j].get("changed"):
+                    # "7 mm below" reveals a direction and a size, not that this utterance said a number
+                    lab = labels_from_change(evs[j]["before"], evs[j]["after"]) or lab
         elif (ev.get("changed") and (success or nxt is None) and _survived(ev["before"], ev["after"], final)
               and _ran_after(rec, ev)):
             parsed = ev.get("parsed") or {}

@@ -140,10 +140,13 @@ def test_a_change_to_a_step_that_already_ran_proves_nothing():
 
 
 def test_a_later_different_complaint_does_not_label_an_earlier_one():
-    q = {"utterance": "aloft a touch", "kind": "correction", "level": "none", "step": 1, "t": 2.0, "changes": [],
-         "question": "what should change?"}
+    q = {"utterance": "aloft a touch", "kind": "correction", "level": "none", "step": 1, "t": 2.0, "changes": []}
     down = moved(PLAN, 1)
     down[1]["args"]["offset"] = [0.0, 0.0, -0.007]
     c = corr("7 mm below", 3.0, PLAN, down, {"level": "skill", "signed": {"z": "-n"}})
     g = grounds(episode_examples(record([c], utterances=[q])))
     assert "aloft a touch" not in g and g["7 mm below"]["source"] == "kept"
+    # but when the policy asked back ("say it again in other words"), the next utterance is the answer
+    asked = {**q, "question": "I don't know the word 'aloft'; say it again in other words"}
+    g = grounds(episode_examples(record([c], utterances=[asked])))
+    assert g["aloft a touch"]["source"] == "restated" and g["aloft a touch"]["labels"]["z"] == "-s"
