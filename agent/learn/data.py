@@ -47,7 +47,7 @@ def load_records(logs: Iterable[str], since: Optional[float] = None) -> list[dic
 
     out: list[dict[str, Any]] = []
     for root in logs:
-        with EpisodeLog(root) as log:
+        with EpisodeLog(root, create=False) as log:  # a missing log is an error, and nothing is created
             for s in log.list():
                 if s["status"] in ("success", "failure") and (since is None or s["started"] > since):
                     out.append(log.load(s["id"]))

@@ -103,3 +103,17 @@ def test_bench_train_json_last_line(feats, capsys: pytest.CaptureFixture[str]) -
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["device"] == "cpu" and res["batch_size"] == 8 and res["steps"] == 2 and res["examples_per_s"] > 0
     assert main(["bench", "train", "--steps", "0"]) == 2
+
+
+def test_retrain_without_episodes_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+    from memory.episodes import EpisodeLog
+
+    assert main(["retrain", "--log", str(tmp_path / "missing"), "--registry", str(tmp_path / "pol")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and not (tmp_path / "missing").exists()
+    EpisodeLog(tmp_path / "empty").close()
+    assert main(["retrain", "--log", str(tmp_path / "empty"), "--registry", str(tmp_path / "pol")]) == 1
+    assert "nothing to learn" in capsys.readouterr().err
+    assert not (tmp_path / "pol" / "registry.json").exists()
+    assert main(["retrain"]) == 2  # no --log: a usage error
