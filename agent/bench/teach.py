@@ -1,27 +1,24 @@
 """``robocorrect bench teach``: a simulated user teaches the robot over rounds of tasks, memory off and on.
 
-Each round is a list of pick-and-place tasks (``sim.tasks``) in fresh scenes whose objects carry hidden quirks
-(``hardware.scene.Quirk``). Each task is one episode of a real :class:`agent.session.TeachingSession` on a PyBullet
-:class:`sim.world.SimWorld` with the chosen policy; the simulated user (``sim.user``) speaks through the
-session's channel:
+Each round is a list of tabletop tasks (``sim.tasks``: moves with referring expressions, stacks, "put all the X in
+the Y", sorting by colour, at least a third control tasks) in fresh scenes whose objects carry hidden quirks by
+hidden rules over attribute combinations. Each task is one episode of a real :class:`agent.session.TeachingSession`
+on a PyBullet :class:`sim.world.SimWorld` with the chosen policy and, memory on, a real knowledge base.
 
-- **while a step starts to move** (control ticks of the running step, before anything can go wrong), when the
-  step's arguments break a requirement the user knows: one correction per tick, grounded against the running
-  step, applied to the rest of the motion (or the step is redone when the correction changes its object);
-- **after a step**: about a failure (the session redoes the step with the new arguments), or praise once when
-  a corrected step then worked;
-- **when the plan is done**: if the object is not where the user wants it, a correction (the session redoes the
-  pick and place); after ``patience`` corrections the user gives up.
+The simulated user (``sim.user``, :class:`agent.bench.teach_users.ObservingChannel`) sees only what a person at
+the table sees (``sim.observe.Observation``): it discovers physical quirks through what goes wrong and corrects
+after, or while a motion heads for the wrong spot; placement preferences are its own wishes. Its words go from
+precise to vague, with backwards directions taken back ("no, the other way"), restatements and praise; its
+noise rates are on by default and echoed in the JSON. ``--oracle`` runs the old user instead, which reads the
+hidden quirk params and speaks before a step can fail (``sim.oracle``), for comparison.
 
-Memory on: a fresh :class:`memory.kb.KnowledgeBase` per run (a new folder under OUT unless ``--kb``); every successful
-episode is ingested right after it ends, so later tasks of the same round already profit. Every episode goes to
-the episode log (``--log``, default ``OUT/episodes``), so the run feeds retraining.
-
-Per round it prints corrections per task, success rate, intervention rate (tasks with ≥ 1 correction),
-first-attempt success (no correction at all), misapplied corrections (fraction of corrections after which the
-plan did not move the way the user asked), knowledge applied out of scope (fraction of control tasks where
-knowledge changed a step argument no quirk asks for) and wall time, then a memory off / on table. With
-``--json`` the last line printed is one JSON object (see :func:`run_teach_bench`).
+Scoring (``agent.bench.teach_metrics``): corrections per task, success (the goal holds in the world, wishes
+included), intervention rate, first-attempt success, misapplied corrections (a grounded correction that changed
+anything the user did not ask for, or moved the asked argument the wrong way), out-of-scope rate (tasks, of all
+tasks, where knowledge changed an argument no hidden rule calls for there, at planning time or during the
+episode) and wall time. ``--seeds 0-4`` runs every seed (its own rules, tasks and knowledge base) and reports the
+mean and a 95 % interval per round. With ``--json`` the last line printed is one JSON object
+(see :func:`run_teach_bench`).
 """
 from __future__ import annotations
 
@@ -37,34 +34,64 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from agent.bench.teach_metrics import (SUMMARY_KEYS, TaskResult, aggregate, correction_applied, knowledge_changes,
+                                       out_of_scope, round_stats)
+from agent.bench.teach_users import ObservingChannel, OracleChannel
+from sim.observe import Observer, visible_scene
+from sim.oracle import OracleConfig, OracleUser, landing_error
+from sim.phrases import PhraseBank, PhraseBankError
+from sim.quirk_kinds import kind_names
 from sim.tasks import QUIRK_KINDS, Task, TaskGenerator
-from agent.bench.teach_metrics import TaskResult, correction_applied, out_of_scope_changes, round_stats
-from sim.user import PhraseBank, SimulatedUser, Utterance, UserConfig
+from sim.user import SimulatedUser, UserConfig, Wish
 
 MEMORY_SETTINGS = ("on", "off", "both")
-# How far (m) beyond a placement preference's tolerance a landed object may lie (the drop bounces); the user
-# accepts exactly what the success check accepts.
+# How far (m) beyond a placement wish's tolerance a landed object may lie (the drop bounces).
 LANDING_SLACK = 0.015
-SUMMARY_KEYS = ("corrections_per_task", "success_rate", "intervention_rate", "first_attempt_success",
-                "misapplied_corrections", "out_of_scope_rate", "wall_s")
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """'0-4' -> (0, 1, 2, 3, 4); '0,3,7' -> (0, 3, 7); '5' -> (5,). Raises ValueError naming ``--seeds``."""
+    out: list[int] = []
+    try:
+        for part in str(text).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part[1:]:
+                a, b = part.split("-", 1) if not part.startswith("-") else (part, part)
+                lo, hi = int(a), int(b)
+                if hi < lo:
+                    raise ValueError
+                out.extend(range(lo, hi + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise ValueError(f"--seeds takes a range or a list, e.g. 0-4 or 0,3,7; got {text!r}") from None
+    if not out:
+        raise ValueError(f"--seeds names no seed: {text!r}")
+    return tuple(dict.fromkeys(out))
 
 
 @dataclass
 class TeachBenchConfig:
     """Settings of one benchmark run.
 
-    ``rounds`` × ``tasks`` episodes per memory setting; ``memory``: 'on', 'off' or 'both'. ``phrases``: phrase
-    bank file (default ``sim/phrases/default.json``). ``policy``: name for ``agent.factory.make_policy``, ``policy_args`` its keyword arguments (e.g. ``checkpoint``).
-    ``out``: folder for results (a fresh temp dir when None); ``log``: episode log folder (default OUT/episodes);
-    ``kb``: knowledge base folder for memory on (a fresh one under ``out`` when None). User options: ``patience``,
-    ``wrong_direction_rate``, ``word_noise``, ``number_rate``. ``kinds``: quirk kinds in play. ``frames``:
-    save camera frames in the episode log (slower). ``max_steps``: skill calls per episode. ``threads``: torch
-    intra-op threads (1 is fastest on a shared CPU; 0 leaves torch's default).
+    ``rounds`` × ``tasks`` episodes per memory setting and seed; ``memory``: 'on', 'off' or 'both'. ``seeds``: the
+    seeds to run (each its own hidden rules, tasks and knowledge base); ``seed`` is used when ``seeds`` is empty.
+    ``phrases``: phrase bank file (default ``sim/phrases/default.json``). ``policy``: name for
+    ``agent.factory.make_policy``, ``policy_args`` its keyword arguments. ``out``: results folder (a fresh temp dir
+    when None); ``log``: episode log folder (default OUT/episodes-<time>); ``kb``: knowledge base folder for memory on
+    (one seed only; a fresh one per seed under ``out`` when None). ``oracle``: run the old user that reads the hidden
+    params. User: ``patience``, ``wrong_direction_rate``, ``vague_rate``, ``word_noise``, ``number_rate``,
+    ``praise_rate`` (probabilities; None takes the user's default: :class:`sim.user.UserConfig`, or
+    :class:`sim.oracle.OracleConfig` with ``oracle``). ``kinds``: quirk kinds in play. ``frames``: save camera frames
+    (slower). ``max_steps``: skill calls per episode. ``threads``: torch intra-op threads (1 is fastest on a shared CPU).
     """
 
     rounds: int = 3
-    tasks: int = 20
+    tasks: int = 30
     seed: int = 0
+    seeds: tuple[int, ...] = ()
     phrases: Optional[str] = None
     memory: str = "both"
     policy: str = "embedded"
@@ -72,13 +99,16 @@ class TeachBenchConfig:
     out: Optional[str] = None
     log: Optional[str] = None
     kb: Optional[str] = None
+    oracle: bool = False
     patience: int = 8
-    wrong_direction_rate: float = 0.0
-    word_noise: float = 0.0
-    number_rate: float = 0.25
+    wrong_direction_rate: Optional[float] = None
+    vague_rate: Optional[float] = None
+    word_noise: Optional[float] = None
+    number_rate: Optional[float] = None
+    praise_rate: Optional[float] = None
     kinds: tuple[str, ...] = QUIRK_KINDS
     frames: bool = False
-    max_steps: int = 24
+    max_steps: int = 30
     threads: int = 1
     verbose: bool = False
 
@@ -87,127 +117,44 @@ class TeachBenchConfig:
             raise ValueError(f"--memory must be one of {', '.join(MEMORY_SETTINGS)}, got {self.memory!r}")
         if self.rounds < 1 or self.tasks < 1:
             raise ValueError(f"need at least 1 round and 1 task, got rounds={self.rounds}, tasks={self.tasks}")
-        unknown = [k for k in self.kinds if k not in QUIRK_KINDS]
+        unknown = [k for k in self.kinds if k not in kind_names()]
         if unknown:
-            raise ValueError(f"unknown quirk kinds {unknown}; known: {', '.join(QUIRK_KINDS)}")
-        UserConfig(patience=self.patience, wrong_direction_rate=self.wrong_direction_rate, word_noise=self.word_noise,
-                   number_rate=self.number_rate)
+            raise ValueError(f"unknown quirk kinds {unknown}; known: {', '.join(kind_names())}")
+        self.seeds = tuple(self.seeds) or (self.seed,)
+        if self.kb and len(self.seeds) > 1:
+            raise ValueError("--kb names one knowledge base folder; use it with one seed")
+        self.user_config(0)  # validates the rates
 
-
-# ----------------------------------------------------------------------------------------------
-# The user on the session's channel
-# ----------------------------------------------------------------------------------------------
-def landing_error(world: Any, obj: str, target: str, want: list[float]) -> Optional[tuple[float, float]]:
-    """(wanted - actual) xy of ``obj`` relative to ``target``'s centre (m, base frame), or None if unknown."""
-    try:
-        (ox, oy, _), _ = world.pose(obj)
-        (tx, ty, _), _ = world.pose(target)
-    except Exception:  # noqa: BLE001 - an object the world does not know
-        return None
-    return want[0] - (ox - tx), want[1] - (oy - ty)
-
-
-class UserChannel:
-    """Adapter from the session's polls (``agent.channel.PollContext``) to a :class:`sim.user.SimulatedUser`.
-
-    Built on ``agent.channel.CallbackChannel``; see the module docstring for when the user speaks. Every
-    utterance is recorded with the index of the session's correction result it produced, for scoring.
-    """
-
-    def __init__(self, user: SimulatedUser, task: Task, landing_slack: Optional[float] = None) -> None:
-        from agent.channel import CallbackChannel
-
-        self.user = user
-        self.task = task
-        self.landing_slack = LANDING_SLACK if landing_slack is None else landing_slack
-        self.records: list[tuple[Utterance, int]] = []  # (utterance, index in session.corrections)
-        self.said_give_up = False
-        self._answered: Any = None
-        self.channel = CallbackChannel(self._speak, source="sim_user")
-
-    def _emit(self, u: Optional[Utterance], ctx: Any) -> Optional[str]:
-        if u is None:
-            if self.user.gave_up and not self.said_give_up and ctx.phase != "moving":
-                self.said_give_up = True
-                return "give up"
-            return None
-        n = len(getattr(ctx.session, "corrections", []))
-        self.records.append((u, n))
-        return u.text
-
-    def _speak(self, ctx: Any) -> Optional[str]:
-        plan = list(ctx.plan)
-        if self.user.gave_up:
-            return self._emit(None, ctx)
-        if ctx.phase == "moving":
-            if 0 <= ctx.step < len(plan):
-                return self._emit(self.user.before_step(plan, ctx.step), ctx)
-            return None
-        if ctx.phase == "before_step" and ctx.step == 0 and getattr(ctx.session, "steps_run", 1) == 0:
-            # nothing has run yet: a correction now is grounded against step 0 as well
-            return self._emit(self.user.before_step(plan, 0), ctx)
-        if ctx.phase == "after_step" and ctx.outcome is not None:
-            # one reaction per outcome: a person says one thing, then watches the retry
-            if ctx.outcome is self._answered:
-                return None
-            self._answered = ctx.outcome
-            return self._emit(self.user.after_step(plan, ctx.step, ctx.outcome, getattr(ctx.session, "world", None)), ctx)
-        if ctx.phase == "idle":
-            session = ctx.session
-            last = getattr(session, "last_outcome", None)
-            if session is not None and getattr(session, "paused", False) and last is not None and not last.success:
-                # the robot waits after a failure the last correction did not fix: say it again
-                return self._emit(self.user.after_step(plan, session.last_step, last, session.world), ctx)
-            return self._emit(self._check_landing(ctx), ctx)
-        return None
-
-    def _check_landing(self, ctx: Any) -> Optional[Utterance]:
-        """When the plan is done: is each object where the user wants it in its container (placement preferences)?"""
-        session, plan = ctx.session, list(ctx.plan)
-        if session is None or getattr(session, "cursor", 0) < len(plan) or getattr(session, "paused", False):
-            return None
-        world = session.world
-        for k, (obj, tgt) in enumerate(self.task.goal):
-            pref = [q for q in self.task.scene.quirks_for(tgt) if q.kind == "placement_pref"] if tgt in self.task.scene.names else []
-            if not pref:
-                continue
-            want = [float(v) for v in pref[0].params["offset"]][:2]
-            err = landing_error(world, obj, tgt, want)
-            if err is None or math.hypot(*err) <= float(pref[0].params.get("tol", 0.015)) + self.landing_slack:
-                continue
-            places = [i for i, c in enumerate(plan) if c["skill"] == "place"]
-            if k >= len(places):
-                continue
-            from skills.base import Outcome
-
-            landed = (want[0] - err[0], want[1] - err[1])  # relative to the target's centre, like Outcome.error_xy
-            fake = Outcome("place", False, failure="missed_target", error_xy=landed)
-            return self.user.after_step(plan, places[k], fake)
-        return None
+    def user_config(self, seed: int) -> UserConfig | OracleConfig:
+        """The simulated user's settings for one task (``seed``), defaults filled in."""
+        given = {k: getattr(self, k) for k in ("wrong_direction_rate", "word_noise", "number_rate") if getattr(self, k) is not None}
+        if self.oracle:
+            return OracleConfig(patience=self.patience, seed=seed, **given)
+        extra = {k: getattr(self, k) for k in ("vague_rate", "praise_rate") if getattr(self, k) is not None}
+        return UserConfig(patience=self.patience, seed=seed, **given, **extra)
 
 
 # ----------------------------------------------------------------------------------------------
 # One task, one round, one run
 # ----------------------------------------------------------------------------------------------
 def goal_holds(world: Any, task: Task, slack: Optional[float] = None) -> bool:
-    """Ground truth: every goal object is in its target, and where the user wants it (preferences within their
+    """Ground truth: every goal object is in (or on) its target, and where the user wants it (wishes within their
     tolerance plus ``slack`` m for the drop's bounce, :data:`LANDING_SLACK` by default)."""
     slack = LANDING_SLACK if slack is None else slack
+    wishes = {c: (off, tol) for c, off, tol in task.wishes()}
     for obj, tgt in task.goal:
         ok = False
-        for fn in ("is_in", "is_on"):
-            f = getattr(world, fn, None)
+        for fn in (world.is_in, world.is_on):
             try:
-                ok = ok or bool(f and f(obj, tgt))
-            except Exception:  # noqa: BLE001
+                ok = ok or bool(fn(obj, tgt))
+            except Exception:  # noqa: BLE001 - e.g. is_in on a block
                 pass
         if not ok:
             return False
-        for q in task.scene.quirks_for(tgt) if tgt in task.scene.names else []:
-            if q.kind == "placement_pref":
-                err = landing_error(world, obj, tgt, [float(v) for v in q.params["offset"]][:2])
-                if err is None or math.hypot(*err) > float(q.params.get("tol", 0.015)) + slack:
-                    return False
+        if tgt in wishes:
+            err = landing_error(world, obj, tgt, list(wishes[tgt][0]))
+            if err is None or math.hypot(*err) > wishes[tgt][1] + slack:
+                return False
     return True
 
 
@@ -223,6 +170,7 @@ class Context:
     log: Any = None
     on_task: Optional[Callable[[TaskResult], None]] = None
     current: Optional[Task] = None
+    seed: int = 0
 
     def tag_episode(self, event: Any) -> None:
         """Session listener: note the benchmark's view of the task in its episode (round, recipe, control), once."""
@@ -235,31 +183,38 @@ class Context:
         self.current = None
 
 
+def make_user(ctx: Context, task: Task, scene: Any, seed: int) -> ObservingChannel | OracleChannel:
+    """The user of one task on its channel: the observing user (it is given the visible scene, its goal and its own
+    wishes, and observations built from the world), or the oracle with ``--oracle``."""
+    ucfg = ctx.config.user_config(seed)
+    if isinstance(ucfg, OracleConfig):
+        return OracleChannel(OracleUser(scene, task.goal, ctx.bank, ucfg), task, LANDING_SLACK)
+    wishes = [Wish(c, off, tol) for c, off, tol in task.wishes()]
+    user = SimulatedUser(visible_scene(scene), task.goal, wishes, ctx.bank, ucfg)
+    return ObservingChannel(user, Observer(ctx.session.world, scene))
+
+
 def run_task(ctx: Context, task: Task) -> TaskResult:
     """One episode: the session plans, the simulated user watches and corrects, the knowledge base learns."""
     t0 = time.perf_counter()
     cfg = ctx.config
-    seed = random.Random(f"{cfg.seed}-{task.id}").randrange(2**31)
-    ucfg = UserConfig(patience=cfg.patience, wrong_direction_rate=cfg.wrong_direction_rate, word_noise=cfg.word_noise,
-                      number_rate=cfg.number_rate, seed=seed)
+    seed = random.Random(f"{ctx.seed}-{task.id}").randrange(2**31)
     scene = copy.deepcopy(task.scene)
-    user = SimulatedUser(scene, task.goal, ctx.bank, ucfg)
-    uc = UserChannel(user, task)
     session = ctx.session
+    uc = make_user(ctx, task, scene, seed)
     ctx.current = task
     failure: Optional[str] = None
     try:
         summary = session.run_episode(task.text, uc.channel, scene=scene,
-                                      episode_id=f"{time.strftime('%Y%m%d-%H%M%S')}-{'mem' if ctx.memory else 'nomem'}-{task.id}-{seed % 10**6:06d}")
+                                      episode_id=f"{time.strftime('%Y%m%d-%H%M%S')}-s{ctx.seed}-{'mem' if ctx.memory else 'nomem'}-{task.id}-{seed % 10**6:06d}")
         failure = summary.reason if not summary.success else None
     except Exception as e:  # noqa: BLE001 - a crash is a failed task, reported, not a dead benchmark
         failure = f"{type(e).__name__}: {e}"
-        if getattr(session, "started", False) and not getattr(session, "finished", True):
+        if session.started and not session.finished:
             session.finish(None, reason=failure, status="aborted")
-    world = session.world
-    success = (not user.gave_up) and bool(getattr(session, "success", False)) and goal_holds(world, task)
-    # score the corrections
-    results = list(getattr(session, "corrections", []))
+    user = uc.user
+    success = (not user.gave_up) and bool(session.success) and goal_holds(session.world, task)
+    results = list(session.corrections)
     misapplied = checked = 0
     utts = []
     for u, idx in uc.records:
@@ -270,20 +225,22 @@ def run_task(ctx: Context, task: Task) -> TaskResult:
             checked += 1
             misapplied += 0 if ok else 1
         utts.append({"text": u.text, "intent": u.intent, "step": u.step, "axis": u.axis, "sign": u.sign,
-                     "magnitude": u.magnitude, "applied": ok, "after_outcome": u.after_outcome,
+                     "magnitude": u.magnitude, "applied": ok, "after_outcome": u.after_outcome, "restated": u.restated,
+                     "wrong_direction": u.wrong_direction, "reason": u.reason,
                      "changes": getattr(r, "changes", None), "question": getattr(r, "question", None)})
     oos: list[str] = []
-    if ctx.memory and getattr(session, "base_plan", None) is not None:
-        oos = out_of_scope_changes(session.base_plan, session.initial_plan, task.allowed_args())
-    eid = getattr(session, "episode_id", None)
+    if ctx.memory and session.base_plan:
+        oos = out_of_scope(knowledge_changes(session.base_plan, session.initial_plan, results), task.allowed_for_step)
+    eid = session.episode_id
     if ctx.memory and success and ctx.kb is not None and ctx.log is not None and eid:
-        ctx.kb.ingest(ctx.log.load(eid))
+        ctx.kb.ingest(ctx.log.load(eid))  # idempotent: the session has usually ingested it already
     res = TaskResult(
         id=task.id, round=task.round, recipe=task.recipe, text=task.text, control=task.control, success=success,
         corrections=user.n_corrections, first_attempt_success=success and user.n_corrections == 0,
         misapplied=misapplied, checked=checked, out_of_scope=oos, gave_up=user.gave_up,
-        wall_s=round(time.perf_counter() - t0, 3), episode_id=eid, knowledge_used=len(getattr(session, "knowledge", []) or []),
-        failure=None if success else (failure or ("user gave up" if user.gave_up else "goal not reached")), utterances=utts,
+        wall_s=round(time.perf_counter() - t0, 3), episode_id=eid, knowledge_used=len(session.knowledge or []),
+        failure=None if success else (failure or ("user gave up" if user.gave_up else "goal not reached")),
+        after_outcome=sum(1 for u in user.corrections if u.after_outcome), utterances=utts,
     )
     if ctx.on_task:
         ctx.on_task(res)
@@ -303,15 +260,15 @@ def _make_kb(folder: Path) -> Any:
 
 
 def run_setting(memory: bool, rounds: list[list[Task]], cfg: TeachBenchConfig, bank: PhraseBank, policy: Any,
-                world: Any, log: Any, kb_dir: Optional[Path], say: Callable[[str], None]) -> dict[str, Any]:
-    """All rounds with memory on or off; returns {"rounds": [per-round figures], "tasks": [per-task results]}."""
+                world: Any, log: Any, kb_dir: Optional[Path], say: Callable[[str], None], seed: int = 0) -> dict[str, Any]:
+    """All rounds of one seed with memory on or off; returns {"rounds": [per-round figures], "tasks": [...]}."""
     from agent.session import SessionConfig, TeachingSession
 
     kb = _make_kb(kb_dir) if memory and kb_dir is not None else None
     session = TeachingSession.for_sim(world, policy, kb=kb, log=log,
                                       config=SessionConfig(frames=cfg.frames, max_steps=cfg.max_steps, confirm_wait_s=0.0,
                                                            idle_timeout_s=0.0))
-    label = "memory on" if memory else "memory off"
+    label = f"seed {seed} memory {'on' if memory else 'off'}"
 
     def on_task(r: TaskResult) -> None:
         if cfg.verbose:
@@ -320,9 +277,10 @@ def run_setting(memory: bool, rounds: list[list[Task]], cfg: TeachBenchConfig, b
             why = f" ({r.failure})" if r.failure else ""
             say(f"  [{label}] {r.id} {mark} {r.corrections} corr, {r.wall_s:.1f}s  {r.text}{why}{extra}")
             for u in r.utterances:
-                say(f"      user: {u['text']!r} ({u['intent']} step {u['step']}) -> {u['changes'] or u['question'] or '-'}")
+                say(f"      user: {u['text']!r} ({u['intent']} step {u['step']}{', after' if u['after_outcome'] else ''}) "
+                    f"-> {u['changes'] or u['question'] or '-'}{'' if u['applied'] is not False else '  [misapplied]'}")
 
-    ctx = Context(session=session, bank=bank, config=cfg, memory=memory, kb=kb, log=log, on_task=on_task)
+    ctx = Context(session=session, bank=bank, config=cfg, memory=memory, kb=kb, log=log, on_task=on_task, seed=seed)
     session.subscribe(ctx.tag_episode)
     out_rounds, out_tasks = [], []
     for r_no, tasks in enumerate(rounds, 1):
@@ -338,26 +296,36 @@ def run_setting(memory: bool, rounds: list[list[Task]], cfg: TeachBenchConfig, b
             try:
                 n_kb = len(kb) if attr == "__len__" else getattr(kb, attr)()
                 break
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - a knowledge base without a size
                 continue
     return {"rounds": out_rounds, "tasks": out_tasks, "knowledge_entries": n_kb}
 
 
 def format_round(s: dict[str, Any]) -> str:
-    return (f"corrections/task {s['corrections_per_task']:.2f}, success {s['success_rate']:.2f}, "
-            f"intervention {s['intervention_rate']:.2f}, first-attempt {s['first_attempt_success']:.2f}, "
-            f"misapplied {s['misapplied_corrections']:.2f} ({s['misapplied_count']}/{s['corrections']}), "
-            f"out-of-scope {s['out_of_scope_rate']:.2f} ({s['out_of_scope']}/{s['control_tasks']} control), "
-            f"wall {s['wall_s']:.1f}s")
+    ci = s.get("ci95", {})
+
+    def f(k: str, nd: int = 2) -> str:
+        return f"{s[k]:.{nd}f}" + (f"±{ci[k]:.{nd}f}" if k in ci else "")
+
+    return (f"corrections/task {f('corrections_per_task')}, success {f('success_rate')}, "
+            f"intervention {f('intervention_rate')}, first-attempt {f('first_attempt_success')}, "
+            f"misapplied {f('misapplied_corrections')} ({s['misapplied_count']:g}/{s['checked_corrections']:g}), "
+            f"out-of-scope {f('out_of_scope_rate')} ({s['out_of_scope']:g}/{s['tasks']:g} tasks, "
+            f"{s['out_of_scope_control']:g} control), wall {s['wall_s']:.1f}s")
 
 
 def comparison_table(off: list[dict[str, Any]], on: list[dict[str, Any]]) -> str:
-    """Rows: figures; columns: round r memory off / on."""
+    """Rows: figures; columns: round r memory off / on (mean ± 95 % interval when there are several seeds)."""
     heads = ["figure"] + [f"r{s['round']} off" for s in off] + [f"r{s['round']} on" for s in on]
     rows = [heads]
+
+    def cell(s: dict[str, Any], k: str) -> str:
+        nd = 1 if k == "wall_s" else 2
+        ci = s.get("ci95", {}).get(k)
+        return f"{s[k]:.{nd}f}" + (f"±{ci:.{nd}f}" if ci else "")
+
     for k in SUMMARY_KEYS:
-        rows.append([k] + [f"{s[k]:.2f}" if k != "wall_s" else f"{s[k]:.1f}" for s in off] +
-                    [f"{s[k]:.2f}" if k != "wall_s" else f"{s[k]:.1f}" for s in on])
+        rows.append([k] + [cell(s, k) for s in off] + [cell(s, k) for s in on])
     widths = [max(len(r[i]) for r in rows) for i in range(len(heads))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
 
@@ -365,10 +333,11 @@ def comparison_table(off: list[dict[str, Any]], on: list[dict[str, Any]]) -> str
 def run_teach_bench(cfg: TeachBenchConfig, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the benchmark; returns the result object printed with ``--json``:
 
-    ``{"rounds": [...], "memory_on": {"rounds": [...]}, "memory_off": {"rounds": [...]}, "config": {...},
-    "out": DIR, "log": DIR, "wall_s": s}``; ``rounds`` is memory on's when it ran, else memory off's. Each round:
-    ``round, corrections_per_task, success_rate, intervention_rate, first_attempt_success,
-    misapplied_corrections, out_of_scope_rate, wall_s`` plus counts.
+    ``{"rounds": [...], "memory_on": {"rounds": [...], "per_seed": [...]}, "memory_off": {...}, "seeds": [...],
+    "config": {...}, "rules": {seed: rules}, "out": DIR, "log": DIR, "wall_s": s}``; ``rounds`` is memory on's when it
+    ran, else memory off's. Each round: ``round, corrections_per_task, success_rate, intervention_rate,
+    first_attempt_success, misapplied_corrections, out_of_scope_rate, wall_s`` (means over seeds) plus counts,
+    ``ci95`` (95 % interval half-width of each of those over seeds; 0 with one seed) and ``per_seed``.
     """
     t_all = time.perf_counter()
     if cfg.threads:
@@ -380,37 +349,50 @@ def run_teach_bench(cfg: TeachBenchConfig, say: Callable[[str], None] = print) -
     out = Path(cfg.out) if cfg.out else Path(tempfile.mkdtemp(prefix="robocorrect-teach-"))
     out.mkdir(parents=True, exist_ok=True)
     log_dir = Path(cfg.log) if cfg.log else out / f"episodes-{time.strftime('%Y%m%d-%H%M%S')}"
-    from memory.episodes import EpisodeLog
     from hardware.scene import Scene
+    from memory.episodes import EpisodeLog
     from sim.world import SimWorld
 
-    gen = TaskGenerator(cfg.seed, kinds=cfg.kinds)
-    rounds = [gen.round(r, cfg.tasks) for r in range(1, cfg.rounds + 1)]
     policy = _make_policy(cfg.policy, **cfg.policy_args)
     log = EpisodeLog(log_dir)
     world = SimWorld(Scene(objects=[]))
     settings = {"on": [True], "off": [False], "both": [False, True]}[cfg.memory]
-    result: dict[str, Any] = {}
-    tasks_out: dict[str, Any] = {}
+    per: dict[str, list[dict[str, Any]]] = {"memory_off": [], "memory_on": []}
+    rules: dict[str, Any] = {}
     try:
-        for mem in settings:
-            kb_dir = None
-            if mem:
-                kb_dir = Path(cfg.kb) if cfg.kb else Path(tempfile.mkdtemp(prefix="kb-", dir=out))
-            r = run_setting(mem, rounds, cfg, bank, policy, world, log, kb_dir, say)
-            key = "memory_on" if mem else "memory_off"
-            result[key] = {"rounds": r["rounds"], "knowledge_entries": r["knowledge_entries"],
-                           **({"kb": str(kb_dir)} if kb_dir else {})}
-            tasks_out[key] = r["tasks"]
+        for seed in cfg.seeds:
+            gen = TaskGenerator(seed, kinds=cfg.kinds)
+            rules[str(seed)] = gen.rules.to_dict()
+            rounds = [gen.round(r, cfg.tasks) for r in range(1, cfg.rounds + 1)]
+            for mem in settings:
+                kb_dir = None
+                if mem:
+                    kb_dir = Path(cfg.kb) if cfg.kb else Path(tempfile.mkdtemp(prefix=f"kb-s{seed}-", dir=out))
+                r = run_setting(mem, rounds, cfg, bank, policy, world, log, kb_dir, say, seed)
+                per["memory_on" if mem else "memory_off"].append({"seed": seed, **r, **({"kb": str(kb_dir)} if kb_dir else {})})
     finally:
         world.close()
         log.close()
+    result: dict[str, Any] = {}
+    tasks_out: dict[str, Any] = {}
+    for key, runs in per.items():
+        if not runs:
+            continue
+        result[key] = {"rounds": aggregate([r["rounds"] for r in runs]),
+                       "knowledge_entries": [r["knowledge_entries"] for r in runs] if key == "memory_on" else None,
+                       "per_seed": [{"seed": r["seed"], "rounds": r["rounds"]} for r in runs]}
+        tasks_out[key] = {str(r["seed"]): r["tasks"] for r in runs}
     result["rounds"] = (result.get("memory_on") or result["memory_off"])["rounds"]
+    result["seeds"] = list(cfg.seeds)
     cfg_d = asdict(cfg)
     cfg_d["kinds"] = list(cfg.kinds)
+    cfg_d["seeds"] = list(cfg.seeds)
     cfg_d["phrases"] = bank.source
+    cfg_d["user"] = asdict(cfg.user_config(0))
+    cfg_d["user"].pop("seed", None)
+    cfg_d["user_kind"] = "oracle (reads hidden params)" if cfg.oracle else "observing (sees only sim.observe.Observation)"
     result["config"] = cfg_d
-    result["rules"] = asdict(gen.rules)
+    result["rules"] = rules
     result["out"], result["log"] = str(out), str(log_dir)
     result["wall_s"] = round(time.perf_counter() - t_all, 2)
     (out / "teach_results.json").write_text(json.dumps({**result, "tasks": tasks_out}, indent=1, default=str))
@@ -422,20 +404,24 @@ def run_teach_bench(cfg: TeachBenchConfig, say: Callable[[str], None] = print) -
 # ----------------------------------------------------------------------------------------------
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of tasks (default 3)")
-    parser.add_argument("--tasks", type=int, default=20, help="tasks per round (default 20)")
+    parser.add_argument("--tasks", type=int, default=30, help="tasks per round (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the hidden rules and scenes (default 0)")
+    parser.add_argument("--seeds", metavar="RANGE", help="several seeds, e.g. 0-4 or 0,3,7: mean and 95%% interval per round")
     parser.add_argument("--phrases", metavar="FILE", help="phrase bank of the simulated user (default sim/phrases/default.json)")
     parser.add_argument("--memory", choices=MEMORY_SETTINGS, default="both", help="knowledge base off, on, or both runs (default both)")
+    parser.add_argument("--oracle", action="store_true", help="the old user that reads the hidden quirk params and speaks before a step fails")
     parser.add_argument("--policy", default="embedded", help="policy name for agent.factory.make_policy (default embedded)")
     parser.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
                         help="keyword argument for the policy, e.g. checkpoint=/path (repeatable)")
     parser.add_argument("--out", metavar="DIR", help="results folder (default: a fresh temp dir)")
     parser.add_argument("--log", metavar="DIR", help="episode log folder (default OUT/episodes-<time>)")
-    parser.add_argument("--kb", metavar="DIR", help="knowledge base folder for memory on (default: a fresh one under OUT)")
+    parser.add_argument("--kb", metavar="DIR", help="knowledge base folder for memory on, one seed (default: a fresh one under OUT)")
     parser.add_argument("--patience", type=int, default=8, help="corrections per task before the user gives up (default 8)")
-    parser.add_argument("--wrong-direction-rate", type=float, default=0.0, help="probability the user names the opposite direction")
-    parser.add_argument("--word-noise", type=float, default=0.0, help="per-word ASR-style noise rate of the user's words")
-    parser.add_argument("--number-rate", type=float, default=0.25, help="probability of saying a number ('3 cm') when the bank has them")
+    parser.add_argument("--wrong-direction-rate", type=float, help="probability the user names the opposite direction (default 0.1; oracle 0)")
+    parser.add_argument("--vague-rate", type=float, help="probability the user only says something is wrong after a failure (default 0.25)")
+    parser.add_argument("--word-noise", type=float, help="per-word ASR-style noise rate of the user's words (default 0.05; oracle 0)")
+    parser.add_argument("--number-rate", type=float, help="probability of saying a number ('3 cm') when the bank has them (default 0.25)")
+    parser.add_argument("--praise-rate", type=float, help="probability of praise after a corrected step works (default 0.5)")
     parser.add_argument("--kinds", default=",".join(QUIRK_KINDS), help=f"quirk kinds in play (default {','.join(QUIRK_KINDS)})")
     parser.add_argument("--frames", action="store_true", help="save camera frames in the episode log (slower)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0 = torch's default)")
@@ -447,10 +433,11 @@ def config_from_args(args: argparse.Namespace) -> TeachBenchConfig:
     from agent.factory import parse_policy_args
 
     return TeachBenchConfig(
-        rounds=args.rounds, tasks=args.tasks, seed=args.seed, phrases=args.phrases, memory=args.memory, policy=args.policy,
-        policy_args=parse_policy_args(args.policy_arg),
-        out=args.out, log=args.log, kb=args.kb, patience=args.patience, wrong_direction_rate=args.wrong_direction_rate,
-        word_noise=args.word_noise, number_rate=args.number_rate,
+        rounds=args.rounds, tasks=args.tasks, seed=args.seed, seeds=parse_seeds(args.seeds) if args.seeds else (),
+        phrases=args.phrases, memory=args.memory, policy=args.policy, policy_args=parse_policy_args(args.policy_arg),
+        out=args.out, log=args.log, kb=args.kb, oracle=args.oracle, patience=args.patience,
+        wrong_direction_rate=args.wrong_direction_rate, vague_rate=args.vague_rate, word_noise=args.word_noise,
+        number_rate=args.number_rate, praise_rate=args.praise_rate,
         kinds=tuple(k.strip() for k in args.kinds.split(",") if k.strip()), frames=args.frames, threads=args.threads,
         verbose=args.verbose,
     )
@@ -458,25 +445,23 @@ def config_from_args(args: argparse.Namespace) -> TeachBenchConfig:
 
 def run(args: argparse.Namespace) -> int:
     from agent.policy import PolicyError
-    from sim.user import PhraseBankError
 
     try:
         cfg = config_from_args(args)
-        bank_check = PhraseBank.load(cfg.phrases)
-        del bank_check
+        PhraseBank.load(cfg.phrases)
     except (ValueError, PhraseBankError, PolicyError) as e:
         print(f"robocorrect bench teach: {e}", file=sys.stderr)
         return 2
     say = (lambda s: print(s, flush=True))
-    say(f"teaching benchmark: {cfg.rounds} rounds x {cfg.tasks} tasks, memory {cfg.memory}, policy {cfg.policy}, "
-        f"phrases {cfg.phrases or 'default'}, seed {cfg.seed}")
+    say(f"teaching benchmark: {cfg.rounds} rounds x {cfg.tasks} tasks, seeds {','.join(map(str, cfg.seeds))}, memory {cfg.memory}, "
+        f"policy {cfg.policy}, phrases {cfg.phrases or 'default'}, user {'oracle' if cfg.oracle else 'observing'}")
     try:
         res = run_teach_bench(cfg, say)
     except PolicyError as e:
         print(f"robocorrect bench teach: {e}", file=sys.stderr)
         return 2
     if "memory_off" in res and "memory_on" in res:
-        say("\nmemory off vs on, per round:")
+        say("\nmemory off vs on, per round" + (" (mean ± 95% interval over seeds)" if len(cfg.seeds) > 1 else "") + ":")
         say(comparison_table(res["memory_off"]["rounds"], res["memory_on"]["rounds"]))
     say(f"\nepisodes: {res['log']}  results: {res['out']}/teach_results.json  total wall {res['wall_s']:.1f}s")
     if args.json:

@@ -31,7 +31,7 @@ def test_tiny_run_prints_the_json_keys(tmp_path, capsys):
     _policy_or_skip()
     from agent.cli import main
 
-    rc = main(["bench", "teach", "--rounds", "1", "--tasks", "2", "--seed", "0", "--memory", "both",
+    rc = main(["bench", "teach", "--rounds", "1", "--tasks", "2", "--seeds", "0-1", "--memory", "both",
                "--out", str(tmp_path / "out"), "--json", *_policy_args()])
     assert rc == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
@@ -44,11 +44,29 @@ def test_tiny_run_prints_the_json_keys(tmp_path, capsys):
         for k in SUMMARY_KEYS:
             assert isinstance(rnd[k], (int, float)), k
         assert 0.0 <= rnd["success_rate"] <= 1.0
+        assert set(rnd["ci95"]) == set(SUMMARY_KEYS) and len(rnd["per_seed"]["success_rate"]) == 2
+    assert res["seeds"] == [0, 1] and set(res["rules"]) == {"0", "1"}
+    # the user's rates are echoed, noise on by default
+    user = res["config"]["user"]
+    assert user["wrong_direction_rate"] > 0 and user["word_noise"] > 0 and user["vague_rate"] > 0
+    assert res["config"]["oracle"] is False
     # every episode went to the episode log
     from memory.episodes import EpisodeLog
 
     with EpisodeLog(res["log"]) as log:
-        assert len(log.ids()) == 4
+        assert len(log.ids()) == 8
+
+
+def test_oracle_user_runs(tmp_path, capsys):
+    _policy_or_skip()
+    from agent.cli import main
+
+    rc = main(["bench", "teach", "--rounds", "1", "--tasks", "1", "--seed", "2", "--memory", "off", "--oracle",
+               "--out", str(tmp_path / "out"), "--json", *_policy_args()])
+    assert rc == 0
+    res = json.loads([ln for ln in capsys.readouterr().out.splitlines() if ln.strip()][-1])
+    assert res["config"]["oracle"] is True and res["config"]["user"]["wrong_direction_rate"] == 0.0
+    assert res["memory_off"]["rounds"][0]["tasks"] == 1
 
 
 def test_bad_options_are_rejected_with_a_clear_message(tmp_path, capsys):
@@ -58,6 +76,10 @@ def test_bad_options_are_rejected_with_a_clear_message(tmp_path, capsys):
     assert "no phrase bank" in capsys.readouterr().err
     assert main(["bench", "teach", "--kinds", "wobbly"]) == 2
     assert "unknown quirk kinds" in capsys.readouterr().err
+    assert main(["bench", "teach", "--seeds", "4-1"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert main(["bench", "teach", "--vague-rate", "2"]) == 2
+    assert "vague_rate" in capsys.readouterr().err
     with pytest.raises(ValueError, match="--memory"):
         TeachBenchConfig(memory="sometimes")
 
