@@ -136,8 +136,9 @@ class FeatureSet:
             has_set[j] = bool(it["has_set"])
         mode = torch.tensor([self.items[i]["mode"] for i in idx])
         hist = torch.tensor([self.items[i]["hist"] for i in idx])
+        replay = torch.tensor([not self.examples[i].get("source") for i in idx]) if self.examples else torch.zeros(B, dtype=torch.bool)
         return {"tok": tok, "mask": mask, "mode": mode, "hist": hist, "obj_vec": ov, "obj_feat": of, "obj_mask": om,
-                "set": st, "has_set": has_set, "y": y}
+                "set": st, "has_set": has_set, "y": y, "replay": replay}
 
 
 def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_layers: Optional[int] = None,

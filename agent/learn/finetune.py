@@ -7,7 +7,8 @@
 Top to bottom: :class:`FinetuneConfig`; process-group setup (``WORLD_SIZE`` > 1 from torchrun / accelerate:
 gloo on CPU, nccl on CUDA; each rank reads its shard through a ``DistributedSampler`` and gradients are
 averaged by DDP); a ``DataLoader`` whose workers collate padded batches (pinned memory, prefetching) so the
-device never waits; the loop (bf16 autocast on CUDA, AdamW, one-cycle LR, gradient clipping, a tqdm bar,
+device never waits; the loop (bf16 autocast on CUDA, AdamW, one-cycle LR, gradient clipping, on replay examples a
+KL term keeping the base checkpoint's answers (``--distill``), a tqdm bar,
 TensorBoard scalars ``loss/train`` and ``lr``); rank 0 saves the checkpoint: ``heads.pt`` + ``config.json`` (what
 :class:`agent.grounder.policy.EmbeddedPolicy` loads) and ``model.safetensors`` (same weights, the config in its
 metadata), with ``train.json`` saying the config, the data file (sha256) and the episodes it came from.
@@ -53,6 +54,8 @@ class FinetuneConfig:
     seed: int = 0
     workers: int = 0
     """DataLoader worker processes (0: collate in the training process; 4+ keeps a GPU busy)"""
+    distill: float = 1.0
+    """weight of keeping the base checkpoint's answers on replay examples (KL to its softmax; 0: off)"""
     max_steps: int = 0
     """stop after this many optimizer steps (0: run every epoch)"""
     threads: int = 1
@@ -93,6 +96,19 @@ def losses(out: dict[str, torch.Tensor], b: dict[str, Any]) -> torch.Tensor:
         rows = b["has_set"]
         m = b["obj_mask"][rows]
         total = total + nn.functional.binary_cross_entropy_with_logits(out["set"][rows].float()[m], b["set"][rows][m])
+    return total
+
+
+def distill_loss(out: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor], rows: torch.Tensor) -> torch.Tensor:
+    """KL(teacher || student) over the class heads and pointer slots, on the replay rows only: the finetune may
+    change answers where the logs teach something, and keeps the base checkpoint's answers elsewhere."""
+    total = out["level"].new_zeros((), dtype=torch.float32)
+    if not bool(rows.any()):
+        return total
+    for k in list(CLASS_HEADS) + list(POINTER_SLOTS):
+        s = nn.functional.log_softmax(out[k][rows].float(), -1)
+        t = nn.functional.softmax(teacher[k][rows].float(), -1)
+        total = total + nn.functional.kl_div(s, t, reduction="batchmean")
     return total
 
 
@@ -193,6 +209,13 @@ def train(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> dict[str, 
     net, base_meta = load_net(cfg.base)
     net.to(device).train()
     model: nn.Module = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else net
+    teacher = None
+    if cfg.base and cfg.distill > 0:
+        import copy
+
+        teacher = copy.deepcopy(net).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * len(loader)
     if cfg.max_steps:
@@ -223,6 +246,10 @@ def train(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> dict[str, 
             with amp:
                 out = model(b["tok"], b["mask"], b["mode"], b["hist"], b["obj_vec"], b["obj_feat"], b["obj_mask"])
                 loss = losses(out, b)
+                if teacher is not None:
+                    with torch.no_grad():
+                        tout = teacher(b["tok"], b["mask"], b["mode"], b["hist"], b["obj_vec"], b["obj_feat"], b["obj_mask"])
+                    loss = loss + cfg.distill * distill_loss(out, tout, b["replay"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -40,6 +40,7 @@ class RetrainConfig:
     replay_ground: int = 3000
     replay_plan: int = 600
     log_weight: int = 8
+    distill: float = 1.0
     holdout: float = 0.2
     workers: int = 0
     threads: int = 1
@@ -63,12 +64,13 @@ def _finetune(feats: Path, out: Path, base: Optional[str], cfg: RetrainConfig, l
     from .finetune import FinetuneConfig, train
 
     ft = FinetuneConfig(data=str(feats), out=str(out), base=base, device=cfg.device, epochs=cfg.epochs, batch=cfg.batch,
-                        lr=cfg.lr, seed=cfg.seed, workers=cfg.workers, threads=cfg.threads, progress=sys.stderr.isatty())
+                        lr=cfg.lr, seed=cfg.seed, workers=cfg.workers, threads=cfg.threads, distill=cfg.distill,
+                        progress=sys.stderr.isatty())
     if cfg.launcher == "inline":
         return train(ft, log)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(cfg.nproc), "--standalone", "-m", "agent.learn.finetune",
            "--data", str(feats), "--out", str(out), "--device", cfg.device, "--epochs", str(cfg.epochs), "--batch", str(cfg.batch),
-           "--lr", str(cfg.lr), "--seed", str(cfg.seed), "--workers", str(cfg.workers), "--threads", str(cfg.threads), "--no-progress"]
+           "--lr", str(cfg.lr), "--distill", str(cfg.distill), "--seed", str(cfg.seed), "--workers", str(cfg.workers), "--threads", str(cfg.threads), "--no-progress"]
     if base:
         cmd += ["--base", base]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=str(Path(__file__).resolve().parents[2]))
@@ -211,6 +213,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay-ground", type=int, default=3000, help="generated grounding examples mixed in (replay)")
     p.add_argument("--replay-plan", type=int, default=600, help="generated task-to-plan examples mixed in (replay)")
     p.add_argument("--log-weight", type=int, default=8, help="times each hindsight example is seen per epoch")
+    p.add_argument("--distill", type=float, default=1.0, help="weight of keeping the base checkpoint's answers on replay examples")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of episodes held out for the gate")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     p.add_argument("--launcher", choices=("inline", "torchrun"), default="inline", help="torchrun: --nproc processes (DDP)")
@@ -227,7 +230,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> RetrainConfig:
     return RetrainConfig(logs=args.logs, registry=args.registry, all_episodes=args.all_episodes, device=args.device, epochs=args.epochs,
                          batch=args.batch, lr=args.lr, replay_ground=args.replay_ground, replay_plan=args.replay_plan,
-                         log_weight=args.log_weight, holdout=args.holdout, workers=args.workers, launcher=args.launcher,
+                         log_weight=args.log_weight, distill=args.distill, holdout=args.holdout, workers=args.workers, launcher=args.launcher,
                          nproc=args.nproc, max_flip=args.max_flip, min_gain=args.min_gain, dev=args.dev)
 
 
