@@ -32,9 +32,13 @@ from hardware.errors import RobocorrectError, UsageError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    from agent.factory import POLICIES, policy_help
+
     p.add_argument("--out", required=True, help="answers file (JSON Lines)")
-    p.add_argument("--policy", default="embedded", help="embedded (default), hf or openai")
-    p.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", help="constructor argument of the policy (repeatable)")
+    p.add_argument("--policy", default="embedded", metavar="{" + ",".join(POLICIES) + "}", help="embedded (default), hf or openai; options below")
+    p.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", help="an option of the policy, listed below (repeatable)")
+    p.epilog = policy_help()
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def configure_ground(p: argparse.ArgumentParser) -> None:
@@ -98,7 +102,7 @@ def _policy(args: argparse.Namespace):
     from agent.factory import make_policy, parse_policy_args
 
     t0 = time.perf_counter()
-    pol = make_policy(args.policy, **parse_policy_args(args.policy_arg))
+    pol = make_policy(args.policy, **parse_policy_args(args.policy_arg, args.policy))
     print(f"policy {args.policy} loaded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return pol
 
@@ -109,7 +113,18 @@ def _write(path: str, rows: Iterable[dict[str, Any]]) -> None:
             f.write(json.dumps(r) + "\n")
 
 
+def _model_trace(pol: Any) -> dict[str, Any]:
+    """What a language-model policy said for the last case: its raw text and token counts (empty for others)."""
+    out: dict[str, Any] = {}
+    if getattr(pol, "last_messages", None):
+        out["raw"] = getattr(pol, "last_text", "")
+    out.update(getattr(pol, "last_usage", None) or {})
+    return out
+
+
 def run_ground(args: argparse.Namespace) -> int:
+    """Answer every case; a rejected answer is a row with ``"level": null``, the plan unchanged, its ``error``
+    and (for language models) the model's ``raw`` text, which ``score_grounding.py`` counts as a failure."""
     from agent.policy import PolicyError
 
     cases = read_cases(args.cases)
@@ -126,7 +141,7 @@ def run_ground(args: argparse.Namespace) -> int:
         recognizer = make_recognizer(SpeechConfig(recognizer=args.recognizer, whisper_model=args.whisper_model))
         recognizer.warm_up()
     pol = _policy(args)
-    rows, lat, cpu = [], [], []
+    rows, lat, cpu, prompt_tokens = [], [], [], []
     levels: dict[str, int] = {}
     questions = errors = 0
     first_error = ""
@@ -152,22 +167,28 @@ def run_ground(args: argparse.Namespace) -> int:
                 row["confidence"] = g.parsed["confidence"]
         except (PolicyError, KeyError, TypeError, ValueError) as e:
             ms = (time.perf_counter() - t0) * 1000
-            row = {"id": c.get("id"), "level": "none", "plan": c.get("plan", []), "latency_ms": round(ms, 2), "error": str(e)}
+            row = {"id": c.get("id"), "level": None, "plan": c.get("plan", []), "latency_ms": round(ms, 2), "error": str(e)}
             errors += 1
             first_error = first_error or f"{c.get('id')}: {e}"
         if transcript is not None:
             row["transcript"] = transcript
+        row.update(_model_trace(pol))
+        if "prompt_tokens" in row:
+            prompt_tokens.append(row["prompt_tokens"])
         lat.append(ms)
         cpu.append((time.process_time() - c0) * 1000)
-        levels[row["level"]] = levels.get(row["level"], 0) + 1
+        key = row["level"] or "rejected"
+        levels[key] = levels.get(key, 0) + 1
         rows.append(row)
     _write(args.out, rows)
     print(f"{len(rows)} cases -> {args.out}")
-    print("levels: " + ", ".join(f"{k} {v}" for k, v in sorted(levels.items())) + f"; questions {questions}; errors {errors}")
+    print("levels: " + ", ".join(f"{k} {v}" for k, v in sorted(levels.items())) + f"; questions {questions}; rejected {errors}")
     if first_error:
         print(f"first error: {first_error}")
     print(latency_line(lat))
     print(f"cpu time ms: p50 {percentile(cpu, 50):.1f}  p95 {percentile(cpu, 95):.1f} (this process's CPU per case: what the latency is on an unloaded CPU)")
+    if prompt_tokens:
+        print(f"prompt tokens: mean {sum(prompt_tokens) / len(prompt_tokens):.0f}  max {max(prompt_tokens)}")
     return 1 if rows and errors == len(rows) else 0
 
 

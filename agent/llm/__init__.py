@@ -6,22 +6,25 @@ policy, and both pass every answer through the same validation (:mod:`agent.llm.
 unsafe one (out of the safe bounds, an object that is not in the scene, a ``stop`` that changes the
 plan) raises :class:`agent.policy.PolicyError` and is never executed.
 
-Modules: :mod:`~agent.llm.prompt` (what the model is told), :mod:`~agent.llm.parse` (what is accepted),
-:mod:`~agent.llm.base` (the shared ``plan`` / ``ground``), :mod:`~agent.llm.hf`, :mod:`~agent.llm.openai`,
-:mod:`~agent.llm.constrain` (optional JSON-constrained decoding for ``hf``).
+Modules: :mod:`~agent.llm.prompt` (what the model is told), :mod:`~agent.llm.examples` (examples
+retrieved for the utterance, from the training corpus and the knowledge base), :mod:`~agent.llm.edits`
+(the compact answer and its grammar), :mod:`~agent.llm.parse` (what is accepted), :mod:`~agent.llm.base`
+(the shared ``plan`` / ``ground``), :mod:`~agent.llm.hf`, :mod:`~agent.llm.openai`,
+:mod:`~agent.llm.constrain` (grammar- or JSON-constrained decoding for ``hf``), :mod:`~agent.llm.gguf`
+(GGUF files: load, convert to a model folder).
 
-Using a local model directory (no network; greedy; cuda if available else cpu)::
+Using a local model (no network; greedy; cuda if available else cpu); every option is listed by
+``robocorrect ground --help`` and checked by :func:`agent.factory.make_policy`::
 
-    from agent.llm.hf import HFPolicy
-    policy = HFPolicy(model="/models/Qwen2.5-1.5B-Instruct", dtype="bfloat16", force_prefix="{")
-    # or: agent.factory.make_policy("hf", model="/models/Qwen2.5-1.5B-Instruct")
+    from agent.factory import make_policy
+    policy = make_policy("hf", model="/models/Qwen2.5-1.5B-Instruct")                 # a model folder
+    policy = make_policy("hf", model="/models/SmolLM2-135M-Instruct.Q4_1.gguf")       # a GGUF file
+    policy = make_policy("hf", model="/models/Qwen2.5-1.5B-Instruct", answer="plan")  # whole plans (large models)
 
-Any ``AutoModelForCausalLM`` directory works; instruction-tuned models with a chat template answer best.
-``constrained=True`` keeps the generated text one JSON object token by token (syntax only; small models
-then cannot wander into prose), ``force_prefix="{"`` starts the answer at the brace, ``dtype`` picks
-``float32`` / ``float16`` / ``bfloat16`` (default float32 on cpu, bfloat16 on cuda).
-A hub name (``"Qwen/Qwen2.5-1.5B-Instruct"``) is looked up in the local cache, and downloaded only
-when you pass ``local_files_only=False`` and ``HF_HUB_OFFLINE`` is unset.
+By default the model answers a short edit of the plan (:mod:`agent.llm.edits`), shown a few examples
+retrieved for the utterance, and decoding is kept inside the edit grammar (``constrained="schema"``).
+A hub name (``"Qwen/Qwen2.5-1.5B-Instruct"``) is looked up in the local cache only, unless
+``local_files_only=False``.
 
 Using a server (standard library HTTP; temperature 0; JSON mode unless ``json_mode=False``)::
 

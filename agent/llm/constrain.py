@@ -1,4 +1,8 @@
-"""JSON-constrained greedy decoding for the ``hf`` policy (optional; validation still decides).
+"""Constrained greedy decoding for the ``hf`` policy: inside one answer grammar, or inside JSON (validation still decides).
+
+:class:`RegexPrefix` recognises prefixes of an answer *schema* written as a regular expression
+(:func:`agent.llm.edits.edit_pattern`: keys, levels, arguments, the scene's object names, short numbers),
+with the ``regex`` package's partial matching; :class:`JSONLogitsProcessor` drives either recogniser.
 
 :class:`JSONPrefix` is an incremental character-level JSON recogniser: :meth:`JSONPrefix.feed` says
 whether the text so far can still become one JSON object (top level must be an object; strings,
@@ -14,7 +18,7 @@ make the content right. Every answer still goes through :mod:`agent.llm.parse`.
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 _WS = " \t\n\r"
 _NUM_END_OK = ("zero", "int", "frac", "exp")
@@ -177,21 +181,51 @@ class JSONPrefix:
         return False
 
 
+class RegexPrefix:
+    """Recognises prefixes of the strings a regular expression matches (the answer *schema*, not just JSON syntax).
+
+    Same interface as :class:`JSONPrefix` (``feed``, ``copy``, ``done``), so
+    :class:`JSONLogitsProcessor` drives either. Uses the ``regex`` package's partial matching (a
+    dependency of transformers); ``pattern`` is e.g. :func:`agent.llm.edits.edit_pattern`.
+    """
+
+    def __init__(self, pattern: Any) -> None:
+        import regex
+
+        self.pattern = regex.compile(pattern) if isinstance(pattern, str) else pattern
+        self.text = ""
+
+    @property
+    def done(self) -> bool:
+        return self.pattern.fullmatch(self.text) is not None
+
+    def copy(self) -> "RegexPrefix":
+        q = copy.copy(self)
+        return q
+
+    def feed(self, text: str) -> bool:
+        self.text += text
+        return self.pattern.fullmatch(self.text, partial=True) is not None
+
+
 def is_json_prefix(text: str) -> bool:
     """Whether ``text`` can still be completed into one JSON object (or already is one)."""
     return JSONPrefix().feed(text)
 
 
 class JSONLogitsProcessor:
-    """A ``transformers`` LogitsProcessor that keeps greedy output a prefix of one JSON object.
+    """A ``transformers`` LogitsProcessor that keeps greedy output a prefix of one JSON object (or of the schema).
 
     ``prefix``: text already placed after the prompt (``HFPolicy.force_prefix``). ``top_k``: candidates
     checked per step (best first); ``wide_k``: how far to look when none of those fits; then the whole
-    vocabulary is searched, best first. When nothing fits, or the object is complete, only EOS is allowed. One instance per generation (it keeps state).
+    vocabulary is searched, best first. ``start``: makes a fresh recogniser, :class:`JSONPrefix` (any JSON
+    object, the default) or ``lambda: RegexPrefix(pattern)`` (one answer schema). When nothing fits, or the object is complete, only EOS is allowed. One instance per generation (it keeps state).
     """
 
-    def __init__(self, tokenizer: Any, prefix: str = "", top_k: int = 16, wide_k: int = 256) -> None:
+    def __init__(self, tokenizer: Any, prefix: str = "", top_k: int = 16, wide_k: int = 256,
+                 start: Optional[Callable[[], Any]] = None) -> None:
         self.tokenizer = tokenizer
+        self._start = start or JSONPrefix  # a fresh recogniser: JSONPrefix (syntax) or RegexPrefix (schema)
         eos = tokenizer.eos_token_id
         self.eos_ids = list(eos) if isinstance(eos, (list, tuple)) else ([eos] if eos is not None else [])
         self.top_k, self.wide_k = top_k, wide_k
@@ -207,7 +241,7 @@ class JSONLogitsProcessor:
 
         if self._prompt_len is None:
             self._prompt_len = int(input_ids.shape[1])
-            start = JSONPrefix()
+            start = self._start()
             ok = start.feed(self.prefix)
             self._rows = [(start.copy(), "", not ok) for _ in range(input_ids.shape[0])]
         out = torch.full_like(scores, float("-inf"))
@@ -219,7 +253,7 @@ class JSONLogitsProcessor:
                 if full.startswith(text):
                     broken = not state.feed(full[len(text):])
                 else:  # the decoder rewrote earlier text (rare, e.g. byte fallback): re-read from the start
-                    state = JSONPrefix()
+                    state = self._start()
                     broken = not (state.feed(self.prefix) and state.feed(full))
             self._rows[b] = (state, full, broken)
             pick = None if broken or state.done else self._best(state, ids, full, scores[b])

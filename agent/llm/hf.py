@@ -1,29 +1,27 @@
 """``hf`` policy: any local transformers causal language model as the robocorrect policy.
 
-Point it at a model directory (anything ``AutoModelForCausalLM`` loads: Qwen2.5-Instruct, Llama-3,
-Phi-3, SmolLM2, a fine-tune of your own) or, with network access, a hub name::
+Point it at a model folder (anything ``AutoModelForCausalLM`` loads: Qwen2.5-Instruct, Llama-3, Phi-3,
+SmolLM2, a fine-tune of your own), a GGUF file (:mod:`agent.llm.gguf`; needs the ``gguf`` package), a
+folder holding one GGUF file, or a hub name already in the local cache::
 
     from agent.llm.hf import HFPolicy
-    policy = HFPolicy(model="/models/Qwen2.5-1.5B-Instruct")            # cuda if available, else cpu
-    policy = HFPolicy(model="Qwen/Qwen2.5-1.5B-Instruct", dtype="bfloat16", local_files_only=False)
+    policy = HFPolicy(model="/models/Qwen2.5-1.5B-Instruct")              # cuda if available, else cpu
+    policy = HFPolicy(model="/models/SmolLM2-135M-Instruct.Q4_1.gguf", threads=1)
 
-or, through the factory, ``agent.factory.make_policy("hf", model=PATH)``. A local directory is always
-loaded with ``local_files_only=True``; set ``HF_HUB_OFFLINE=1`` to make sure nothing is downloaded.
+or, through the factory, ``agent.factory.make_policy("hf", model=PATH)``, which checks every option.
+Nothing is downloaded unless ``local_files_only=False``.
 
 How it answers: the prompt of :mod:`agent.llm.prompt` is rendered with the tokenizer's chat template
 when it has one (system turn merged into the user turn if the template refuses a system role),
-otherwise as a plain prompt; ``force_prefix`` (e.g. ``"{"``) is appended where the answer starts, a
-cheap form of constrained decoding that makes chat models answer in JSON at once. Generation is
-greedy (``do_sample=False``) and stops as soon as the first JSON object is closed, or after
-``max_new_tokens``. The text then goes through :mod:`agent.llm.parse` (first balanced JSON object,
-keys, level, ``skills.schema.validate_plan``, level consistency). Garbage, unsafe or inconsistent
-output raises :class:`~agent.policy.PolicyError`; it is never executed.
-
-Constrained decoding: ``constrained=True`` keeps the generated text a prefix of one JSON object at every
-token (:mod:`agent.llm.constrain`; syntax only, the content is still validated). For more,
-``logits_processors`` is a factory called once per generation that
-returns ``transformers.LogitsProcessor`` objects (for instance a grammar-constrained processor);
-:class:`ForcedTextProcessor` is a minimal one that forces an exact token sequence.
+otherwise as a plain prompt; ``force_prefix`` is appended where the answer starts. Generation is greedy
+(``do_sample=False``) and stops as soon as the first JSON object is closed, or after ``max_new_tokens``.
+``constrained``: ``"schema"`` (default) keeps every token inside the answer's grammar
+(:func:`agent.llm.edits.edit_pattern` for edit answers), ``"json"`` inside one JSON object, ``"off"``
+leaves the model free (:mod:`agent.llm.constrain`). The text then goes through :mod:`agent.llm.parse`
+(keys, level, ``skills.schema.validate_plan``, level consistency, no do-nothing changes). Garbage,
+unsafe or inconsistent output raises :class:`~agent.policy.PolicyError`; it is never executed.
+``logits_processors`` is a factory called once per generation that returns extra
+``transformers.LogitsProcessor`` objects; :class:`ForcedTextProcessor` forces an exact token sequence.
 """
 from __future__ import annotations
 
@@ -34,25 +32,27 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from agent.llm import parse, prompt
-from agent.llm.base import LLMPolicy
+from agent.llm.base import LLMOptions, LLMPolicy
 from agent.policy import PolicyError
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
+CONSTRAINTS = ("schema", "json", "off")
 
 
 @dataclass
 class HFConfig:
     """Settings of :class:`HFPolicy` (see its docstring)."""
 
-    model: str
-    device: Optional[str] = None
-    dtype: Optional[str] = None
-    max_new_tokens: int = 512
-    force_prefix: str = ""
-    use_chat_template: Optional[bool] = None
-    local_files_only: Optional[bool] = None
+    model: str  # a model folder, a .gguf file (or a folder holding one .gguf) or a hub name in the local cache
+    device: Optional[str] = None  # cpu / cuda / cuda:N; None = cuda if available, else cpu
+    dtype: Optional[str] = None  # float32 / float16 / bfloat16 / auto; None = float32 on cpu, bfloat16 on cuda
+    max_new_tokens: int = 96  # tokens per answer
+    force_prefix: str = ""  # text the answer is forced to start with
+    use_chat_template: Optional[bool] = None  # None = when the tokenizer has one
+    local_files_only: bool = True  # a hub name is looked up in the local cache only
     trust_remote_code: bool = False
-    constrained: bool = False
+    constrained: str = "schema"  # schema (the answer's grammar) / json (any JSON object) / off
+    threads: Optional[int] = None  # torch CPU threads; None = torch's choice
 
 
 class ForcedTextProcessor:
@@ -123,14 +123,16 @@ def pick_dtype(dtype: Optional[str], device: str) -> Any:
 class HFPolicy(LLMPolicy):
     """A policy answered by a local transformers causal LM, greedy, validated.
 
-    ``model``: a model directory or hub name. ``device``: ``cuda`` if available else ``cpu`` when
-    None. ``dtype``: ``float32`` / ``float16`` / ``bfloat16`` / ``auto``; None = float32 on cpu,
-    bfloat16 on cuda. ``max_new_tokens``: generation budget per answer. ``force_prefix``: text the
-    answer is forced to start with (e.g. ``"{"``). ``use_chat_template``: None = when the tokenizer
-    has one. ``local_files_only``: None = True for a directory, else ``HF_HUB_OFFLINE`` decides.
-    ``constrained``: keep the output syntactically one JSON object during generation
-    (:class:`agent.llm.constrain.JSONLogitsProcessor`). ``logits_processors``: factory of extra
-    LogitsProcessors per generation (e.g. a grammar). The model is loaded in the constructor; a missing or broken model raises :class:`PolicyError`.
+    ``model``: a model folder, a ``.gguf`` file (or a folder holding one) or a cached hub name.
+    ``device``: ``cuda`` if available else ``cpu`` when None. ``dtype``: ``float32`` / ``float16`` /
+    ``bfloat16`` / ``auto``; None = float32 on cpu, bfloat16 on cuda. ``max_new_tokens``: generation
+    budget per answer (None = 96 for edit answers, 512 for whole plans). ``force_prefix``: text the
+    answer is forced to start with. ``use_chat_template``: None = when the tokenizer has one.
+    ``local_files_only``: look a hub name up in the local cache only. ``constrained``: ``"schema"``,
+    ``"json"`` or ``"off"`` (True / False = schema / off). ``threads``: torch CPU threads.
+    ``logits_processors``: factory of extra LogitsProcessors per generation. ``answer``, ``examples``,
+    ``kb``, ``kb_examples``: :class:`agent.llm.base.LLMOptions`. The model is loaded in the constructor;
+    a missing or broken model raises :class:`PolicyError`.
     """
 
     name = "hf"
@@ -140,38 +142,66 @@ class HFPolicy(LLMPolicy):
         model: str,
         device: Optional[str] = None,
         dtype: Optional[str] = None,
-        max_new_tokens: int = 512,
+        max_new_tokens: Optional[int] = None,
         force_prefix: str = "",
         use_chat_template: Optional[bool] = None,
-        local_files_only: Optional[bool] = None,
+        local_files_only: bool = True,
         trust_remote_code: bool = False,
         logits_processors: Optional[Callable[[], Sequence[Any]]] = None,
-        constrained: bool = False,
+        constrained: Any = "schema",
+        threads: Optional[int] = None,
+        answer: str = "edit",
+        examples: int = 4,
+        kb: Optional[str] = None,
+        kb_examples: int = 2,
     ) -> None:
-        super().__init__()
+        super().__init__(LLMOptions(answer, int(examples), kb, int(kb_examples)))
         if not model:
-            raise PolicyError("the hf policy needs model=PATH_OR_HUB_NAME (a transformers causal LM directory)")
+            raise PolicyError("the hf policy needs model=PATH_OR_HUB_NAME (a model folder, a .gguf file or a hub name)")
+        if max_new_tokens is None:
+            max_new_tokens = 96 if answer == "edit" else 512
         if max_new_tokens < 1:
             raise PolicyError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        if isinstance(constrained, bool):
+            constrained = "schema" if constrained else "off"
+        if constrained not in CONSTRAINTS:
+            raise PolicyError(f"constrained={constrained!r}: choose one of {', '.join(CONSTRAINTS)}")
         self.config = HFConfig(str(model), device, dtype, int(max_new_tokens), force_prefix, use_chat_template,
-                               local_files_only, trust_remote_code, bool(constrained))
+                               bool(local_files_only), trust_remote_code, constrained, threads)
         self.logits_processors = logits_processors
+        if threads:
+            import torch
+
+            torch.set_num_threads(max(1, int(threads)))
         self.device = pick_device(device)
         self.tokenizer, self.model = self._load()
 
     # --- loading -----------------------------------------------------------------------------------
     def _load(self) -> tuple[Any, Any]:
+        from agent.llm import gguf
+
+        c = self.config
+        path = Path(c.model).expanduser()
+        dtype = pick_dtype(c.dtype, self.device)
+        if path.suffix.lower() == ".gguf" or (path.is_dir() and gguf.gguf_in_folder(path) is not None):
+            tok, model = gguf.load(path if path.is_file() or path.suffix.lower() == ".gguf" else gguf.gguf_in_folder(path), dtype)
+        else:
+            tok, model = self._load_pretrained(path, dtype)
+        model.to(self.device)
+        model.eval()
+        return tok, model
+
+    def _load_pretrained(self, path: Path, dtype: Any) -> tuple[Any, Any]:
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         c = self.config
-        is_dir = Path(c.model).expanduser().is_dir()
+        is_dir = path.is_dir()
         looks_like_path = c.model.startswith((".", "/", "~")) or c.model.count("/") > 1 or "\\" in c.model
         if not is_dir and looks_like_path:
-            raise PolicyError(f"no model directory at {c.model} (a hub name looks like 'org/name')")
-        local_only = c.local_files_only if c.local_files_only is not None else (is_dir or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"))
-        src = str(Path(c.model).expanduser()) if is_dir else c.model
-        dtype = pick_dtype(c.dtype, self.device)
+            raise PolicyError(f"no model folder or .gguf file at {c.model} (a hub name looks like 'org/name')")
+        local_only = c.local_files_only or is_dir
+        src = str(path) if is_dir else c.model
         major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
         dtype_kw = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
         try:
@@ -180,10 +210,10 @@ class HFPolicy(LLMPolicy):
                 src, local_files_only=local_only, trust_remote_code=c.trust_remote_code, **{dtype_kw: dtype}
             )
         except Exception as e:  # missing files, unknown architecture, missing optional deps, bad weights
-            where = "directory" if is_dir else ("hub name (offline: only the local cache is used)" if local_only else "hub name")
-            raise PolicyError(f"cannot load a causal LM from {where} {c.model!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
-        model.to(self.device)
-        model.eval()
+            from agent.llm.gguf import _first_cause
+
+            where = "folder" if is_dir else ("hub name (only the local cache is used)" if local_only else "hub name")
+            raise PolicyError(f"cannot load a causal LM from {where} {c.model!r}: {_first_cause(e)}") from e
         return tok, model
 
     # --- prompting ---------------------------------------------------------------------------------
@@ -207,13 +237,17 @@ class HFPolicy(LLMPolicy):
                 raise PolicyError(f"the chat template of {self.config.model!r} failed: {e}") from e
         return str(text) + self.config.force_prefix, True
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete(self, messages: list[dict[str, str]], pattern: Optional[str] = None) -> str:
         text, templated = self.render(messages)
-        return self.config.force_prefix + self._generate_text(text, add_special_tokens=not templated)
+        return self.config.force_prefix + self._generate_text(text, add_special_tokens=not templated, pattern=pattern)
 
     # --- generation --------------------------------------------------------------------------------
-    def _generate_text(self, prompt_text: str, add_special_tokens: bool = True) -> str:
-        """Greedy continuation of ``prompt_text`` (new text only, special tokens dropped)."""
+    def _generate_text(self, prompt_text: str, add_special_tokens: bool = True, pattern: Optional[str] = None) -> str:
+        """Greedy continuation of ``prompt_text`` (new text only, special tokens dropped).
+
+        With ``constrained="schema"`` and a ``pattern``, every token keeps the text a prefix of a match of
+        ``pattern``; with ``"json"`` (or no pattern), a prefix of one JSON object. Sets ``last_usage``.
+        """
         import torch
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
@@ -237,10 +271,11 @@ class HFPolicy(LLMPolicy):
         if gc.pad_token_id is None:
             gc.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else (eos[0] if isinstance(eos, list) else eos)
         processors = LogitsProcessorList(list(self.logits_processors()) if self.logits_processors else [])
-        if c.constrained:
-            from agent.llm.constrain import JSONLogitsProcessor
+        if c.constrained != "off":
+            from agent.llm.constrain import JSONLogitsProcessor, RegexPrefix
 
-            processors.append(JSONLogitsProcessor(tok, prefix=c.force_prefix))
+            start = (lambda: RegexPrefix(pattern)) if (c.constrained == "schema" and pattern) else None
+            processors.append(JSONLogitsProcessor(tok, prefix=c.force_prefix, start=start))
         stop = StoppingCriteriaList([_FirstObjectDone(tok, n, c.force_prefix)])
         try:
             with torch.no_grad():
@@ -250,4 +285,5 @@ class HFPolicy(LLMPolicy):
                 )
         except Exception as e:  # OOM, device errors, broken configs: no answer, never a guess
             raise PolicyError(f"generation with {c.model!r} failed: {type(e).__name__}: {e}") from e
+        self.last_usage = {"prompt_tokens": n, "completion_tokens": int(out.shape[1]) - n}
         return tok.decode(out[0, n:], skip_special_tokens=True)

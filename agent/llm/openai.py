@@ -37,7 +37,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from agent.llm.base import LLMPolicy
+from agent.llm.base import LLMOptions, LLMPolicy
 from agent.policy import PolicyError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -75,7 +75,8 @@ class OpenAIPolicy(LLMPolicy):
     ``base_url``: e.g. ``http://localhost:11434/v1`` (Ollama) or ``http://localhost:8000/v1`` (vLLM);
     ``model``: the server's model name; ``api_key``: sent as ``Authorization: Bearer``; ``timeout``:
     seconds per request; ``json_mode``: send ``response_format={"type": "json_object"}``;
-    ``max_tokens``: answer budget (None = server default). Constructing never touches the network.
+    ``max_tokens``: answer budget (None = 96 for ``answer="edit"``, 1024 for ``"plan"``); ``answer``,
+    ``examples``, ``kb``, ``kb_examples``: :class:`agent.llm.base.LLMOptions`. Constructing never touches the network.
     """
 
     name = "openai"
@@ -87,10 +88,16 @@ class OpenAIPolicy(LLMPolicy):
         api_key: Optional[str] = None,
         timeout: float = 60.0,
         json_mode: bool = True,
-        max_tokens: Optional[int] = 1024,
+        max_tokens: Optional[int] = None,
         temperature: float = 0.0,
+        answer: str = "edit",
+        examples: int = 4,
+        kb: Optional[str] = None,
+        kb_examples: int = 2,
     ) -> None:
-        super().__init__()
+        super().__init__(LLMOptions(answer, int(examples), kb, int(kb_examples)))
+        if max_tokens is None:
+            max_tokens = 96 if answer == "edit" else 1024
         url = base_url or _env("ROBOCORRECT_OPENAI_BASE_URL", "OPENAI_BASE_URL") or DEFAULT_BASE_URL
         if not url.startswith(("http://", "https://")):
             raise PolicyError(f"base_url must start with http:// or https://, got {url!r}")
@@ -141,7 +148,8 @@ class OpenAIPolicy(LLMPolicy):
         except (ConnectionError, OSError) as e:
             raise PolicyError(f"cannot reach {self.url}: {e}") from None
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete(self, messages: list[dict[str, str]], pattern: Optional[str] = None) -> str:
+        """The server's answer text (``pattern`` is not sent: chat-completion servers differ in how they constrain)."""
         status, text = self._post(self.request_body(messages))
         if self.config.json_mode and status in (400, 422) and "response_format" in text:
             self.config.json_mode = False  # this server lacks JSON mode; the parser still validates everything
@@ -159,6 +167,9 @@ class OpenAIPolicy(LLMPolicy):
             raise PolicyError(
                 f"POST {self.url} answered HTTP {status} without choices[0].message.content: {json.dumps(data)[:200]}"
             ) from None
+        usage = data.get("usage") if isinstance(data, dict) else None
+        if isinstance(usage, dict):
+            self.last_usage = {k: int(v) for k, v in usage.items() if k in ("prompt_tokens", "completion_tokens") and isinstance(v, int)}
         if not isinstance(content, str) or not content.strip():
             reason = data["choices"][0].get("finish_reason") if isinstance(data["choices"][0], dict) else None
             raise PolicyError(f"POST {self.url} answered HTTP {status} with no text (finish_reason {reason!r})")

@@ -6,7 +6,8 @@ duplicate keys, NaN and Infinity rejected). :func:`parse_plan` and :func:`parse_
 the keys, the level, and run every plan through :func:`skills.schema.validate_plan` (defaults filled,
 safe bounds, object names in the scene). Grounding also checks level consistency against the input
 plan: ``stop`` / ``none`` (and any answer with a ``question``) must keep the plan; ``skill`` must keep
-the skills and their ``object`` / ``target``. Anything else raises :class:`~agent.policy.PolicyError`
+the skills and their ``object`` / ``target`` and ``plan`` must change them; both must change something (an answer that
+claims a change and makes none is rejected, not passed off as right). Anything else raises :class:`~agent.policy.PolicyError`
 with a message that says what was wrong; nothing unvalidated is ever returned.
 """
 from __future__ import annotations
@@ -216,7 +217,8 @@ def parse_grounding(text: str, scene: Any, plan: Sequence[dict[str, Any]]) -> Gr
     ``scene`` after :func:`inherit_args` (arguments a step leaves out keep their current values); for
     ``stop`` / ``none`` and whenever a ``question`` is given the plan equals the input
     plan (numbers within 1e-6); with a question the level must be ``none`` or ``stop``; for ``skill``
-    the skills and their ``object`` / ``target`` are unchanged. For ``skill`` / ``plan`` the returned plan
+    the skills and their ``object`` / ``target`` are unchanged; for ``skill`` / ``plan`` the plan differs from
+    the input plan (numbers beyond 1e-6). For ``skill`` / ``plan`` the returned plan
     is the validated one, defaults filled; for ``stop`` / ``none`` it is a copy of the input ``plan``, as
     given. ``changes`` comes from :func:`skills.schema.diff_plans`.
     """
@@ -244,6 +246,13 @@ def parse_grounding(text: str, scene: Any, plan: Sequence[dict[str, Any]]) -> Gr
         a = ", ".join(f"{s}({o or t or ''})" for s, o, t in _anchors(after))
         raise PolicyError(
             f"model answered level 'skill' but changed the skills or their object/target: [{b}] -> [{a}]; that is level 'plan'"
+        )
+    if level == "plan" and _anchors(before) == _anchors(after) and not plans_equal(before, after):
+        raise PolicyError("model answered level 'plan' but only changed arguments of the same skills and objects; that is level 'skill'")
+    if level in ("skill", "plan") and plans_equal(before, after):
+        raise PolicyError(
+            f"model answered level {level!r} but the plan is unchanged; a correction that changes nothing is level 'none' "
+            "(with a question when the utterance is unclear)"
         )
     if level in ("stop", "none"):  # the plan is kept exactly as the caller gave it
         return Grounding(level=level, plan=copy.deepcopy(list(plan)), changes=[], question=question, parsed={"answer": obj})

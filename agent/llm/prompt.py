@@ -215,3 +215,73 @@ def to_plain_prompt(messages: Sequence[Message]) -> str:
             parts.append(f"### {role.capitalize()}\n{m['content']}")
     parts.append("### Answer (JSON)\n")
     return "\n\n".join(parts)
+
+
+# --- the compact prompt: a short system prompt, the case in a few lines, retrieved examples, an edit answer ----
+SYSTEM_EDIT = """\
+You turn a user's spoken correction of a robot arm into one JSON edit of its plan. Answer with the JSON object only.
+Directions (the user stands behind the robot): left +y, right -y, forward/further/away +x, back/closer/toward me -x, up/higher +z, \
+down/lower -z (metres); yaw in radians, counter-clockwise +, clockwise -. Sizes: "a bit" 0.012 m or 0.17 rad; no size word 0.03 m or \
+0.44 rad; "a lot" 0.08 m or 1.05 rad; a said number is taken as said (3 cm = 0.03).
+Answers:
+{"level": "skill", "changes": [{"arg": "offset", "op": "add", "value": [dx, dy, dz]}]} also "yaw" add, "speed" / "force" / "height" \
+scale (0.6 slower, gentler or lower; 1.5 faster, firmer or higher);
+{"level": "plan", "changes": [{"arg": "object" or "target", "op": "set", "value": NAME}]} or {"level": "plan", "append": {"object": NAME, "target": NAME}};
+{"level": "stop"}; {"level": "none"} for praise; {"level": "none", "question": "..."} when unclear."""
+
+
+def compact_scene(scene: dict[str, Any]) -> str:
+    """Objects on one line each: ``name (kind, size m) at [x, y, z]`` (m, base frame, 2 decimals)."""
+    objs = scene.get("objects", []) if isinstance(scene, dict) else []
+    return "; ".join(f'{o.get("name")} at [{", ".join(f"{float(v):.2f}" for v in o.get("position", ()))}]' for o in objs) or "(none)"
+
+
+def compact_plan(plan: Sequence[dict[str, Any]]) -> str:
+    """Steps on one line: ``0 pick red block; 1 place green bowl (speed 1.35)``: arguments that differ from their defaults only."""
+    parts = []
+    for i, c in enumerate(plan):
+        spec = SKILLS.get(c.get("skill", ""))
+        args = c.get("args", {})
+        name = args.get("object") or args.get("target") or ""
+        extra = []
+        for k, v in args.items():
+            if k in ("object", "target") or spec is None:
+                continue
+            try:
+                d = spec.param(k).default
+            except (KeyError, ValueError, AttributeError):
+                d = None
+            if _round(list(v) if isinstance(v, tuple) else v) != _round(list(d) if isinstance(d, tuple) else d):
+                extra.append(f"{k} {json.dumps(_round(v))}")
+        parts.append(f"{i} {c.get('skill')} {name}".rstrip() + (f" ({', '.join(extra)})" if extra else ""))
+    return "; ".join(parts)
+
+
+def edit_messages(
+    scene: dict[str, Any],
+    task: str,
+    plan: Sequence[dict[str, Any]],
+    step: int,
+    history: Sequence[dict[str, Any]],
+    utterance: str,
+    examples: Sequence[Any] = (),
+) -> list[Message]:
+    """Chat messages asking for an edit (:mod:`agent.llm.edits`) after ``utterance``.
+
+    ``examples``: :class:`agent.llm.examples.Example` objects, given as earlier chat turns (the user says
+    the example's utterance, the assistant answers its edit), so that even a small model without
+    constrained decoding answers in the same form; none for zero-shot. The last user turn carries the
+    case: objects, plan, step, earlier corrections and the utterance.
+    """
+    lines = [f"Objects: {compact_scene(scene)}", f"Plan: {compact_plan(plan)}"]
+    if 0 <= step < len(plan):
+        lines.append(f"Now at step {step} ({plan[step].get('skill')})")
+    if history:
+        lines.append("Said before: " + "; ".join(f'"{h.get("utterance", "")}"' for h in history))
+    before = f'(after "{history[-1].get("utterance", "")}") ' if history else ""
+    lines.append(f'{before}"{utterance}" ->')
+    messages: list[Message] = [{"role": "system", "content": SYSTEM_EDIT}]
+    for e in examples:
+        said, answer = e.line().split(" -> ", 1)
+        messages += [{"role": "user", "content": f"{said} ->"}, {"role": "assistant", "content": answer}]
+    return messages + [{"role": "user", "content": "\n".join(lines)}]

@@ -16,8 +16,8 @@ def test_every_subcommand_has_help(argv, capsys) -> None:
 
 def test_own_errors_are_a_message_not_a_traceback(tmp_path, capsys) -> None:
     cases = tmp_path / "cases.jsonl"
-    cases.write_text('{"id": "c1", "scene": {"objects": []}, "plan": [], "utterance": "stop"}\n')
-    assert main(["ground", str(cases), "--out", str(tmp_path / "a.jsonl"), "--policy", "nonesuch"]) == 1
+    cases.write_text("")
+    assert main(["ground", str(cases), "--out", str(tmp_path / "a.jsonl"), "--policy", "nonesuch"]) == 2  # a usage error (UsageError)
     err = capsys.readouterr().err
     assert err.startswith("error: unknown policy 'nonesuch'") and "Traceback" not in err
 

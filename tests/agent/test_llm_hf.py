@@ -32,6 +32,7 @@ SCENE = {
 TASK = "put the red block in the green bowl"
 PLAN = [{"skill": "pick", "args": {"object": "red block"}}, {"skill": "place", "args": {"target": "green bowl"}}]
 FULL = validate_plan(PLAN, SCENE)
+OLD = {"constrained": "off"}  # these tests drive the whole-plan answer without a grammar
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
@@ -74,7 +75,7 @@ def chat_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def policy(model_dir) -> HFPolicy:
-    return HFPolicy(model=str(model_dir), max_new_tokens=24)
+    return HFPolicy(model=str(model_dir), answer="plan", **OLD, max_new_tokens=24)
 
 
 def _forcing(policy: HFPolicy, text: str):
@@ -110,7 +111,7 @@ def test_plain_prompt_without_chat_template(policy):
 
 
 def test_chat_template_used_when_present(chat_model_dir):
-    p = HFPolicy(model=str(chat_model_dir), max_new_tokens=16, force_prefix="{")
+    p = HFPolicy(model=str(chat_model_dir), answer="plan", **OLD, max_new_tokens=16, force_prefix="{")
     text, templated = p.render(prompt.plan_messages(SCENE, TASK))
     assert templated and text.startswith("<|system|>\nYou turn a task") and text.endswith("<|assistant|>\n{")
     with pytest.raises(PolicyError):
@@ -129,7 +130,7 @@ def test_forced_valid_answer_is_accepted_and_validated(model_dir):
     after = copy.deepcopy(PLAN)  # defaults left out: the parser fills them
     after[1]["args"]["offset"] = [0.0, 0.012, 0.0]
     answer = json.dumps({"level": "skill", "plan": after})
-    p = HFPolicy(model=str(model_dir), max_new_tokens=200)
+    p = HFPolicy(model=str(model_dir), answer="plan", **OLD, max_new_tokens=200)
     p.logits_processors = _forcing(p, answer)
     g = _ground(p)
     assert p.last_text == answer
@@ -138,7 +139,7 @@ def test_forced_valid_answer_is_accepted_and_validated(model_dir):
 
 
 def test_forced_plan_fills_defaults(model_dir):
-    p = HFPolicy(model=str(model_dir), max_new_tokens=200)
+    p = HFPolicy(model=str(model_dir), answer="plan", **OLD, max_new_tokens=200)
     p.logits_processors = _forcing(p, '{"plan": [{"skill": "pick", "args": {"object": "red block"}}, {"skill": "place", "args": {"target": "green bowl"}}]}')
     assert p.plan(SCENE, TASK) == FULL
 
@@ -152,7 +153,7 @@ def test_forced_plan_fills_defaults(model_dir):
     ],
 )
 def test_forced_unsafe_answers_are_rejected(model_dir, plan_after, level, msg):
-    p = HFPolicy(model=str(model_dir), max_new_tokens=200)
+    p = HFPolicy(model=str(model_dir), answer="plan", **OLD, max_new_tokens=200)
     p.logits_processors = _forcing(p, json.dumps({"level": level, "plan": plan_after}))
     with pytest.raises(PolicyError, match=msg):
         _ground(p)
@@ -160,7 +161,7 @@ def test_forced_unsafe_answers_are_rejected(model_dir, plan_after, level, msg):
 
 def test_generation_stops_after_the_first_json_object(model_dir):
     answer = json.dumps({"level": "stop", "plan": PLAN})
-    p = HFPolicy(model=str(model_dir), max_new_tokens=200, force_prefix="{")
+    p = HFPolicy(model=str(model_dir), answer="plan", **OLD, max_new_tokens=200, force_prefix="{")
     p.logits_processors = _forcing(p, answer[1:] + ' and then {"level": "none"} more text')
     g = _ground(p, "stop!")
     assert g.level == "stop" and g.plan == PLAN
@@ -168,17 +169,17 @@ def test_generation_stops_after_the_first_json_object(model_dir):
 
 
 def test_missing_or_broken_model_is_a_clear_error(tmp_path):
-    with pytest.raises(PolicyError, match="no model directory at /nonexistent/model"):
+    with pytest.raises(PolicyError, match="no model folder or .gguf file at /nonexistent/model"):
         HFPolicy(model="/nonexistent/model")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(PolicyError, match="cannot load a causal LM from directory"):
+    with pytest.raises(PolicyError, match="cannot load a causal LM from folder"):
         HFPolicy(model=str(tmp_path / "empty"))
     with pytest.raises(PolicyError, match="unknown dtype"):
         HFPolicy(model=str(tmp_path / "empty"), dtype="float8")
 
 
 def test_prompt_longer_than_context_is_refused(model_dir):
-    p = HFPolicy(model=str(model_dir), max_new_tokens=4000)
+    p = HFPolicy(model=str(model_dir), answer="plan", **OLD, max_new_tokens=4000)
     with pytest.raises(PolicyError, match="4096-token context"):
         _ground(p)
 
@@ -191,7 +192,7 @@ def test_bad_step_is_refused_before_generation(policy):
 def test_constrained_decoding_keeps_random_model_output_json(model_dir):
     from agent.llm.constrain import JSONPrefix
 
-    p = HFPolicy(model=str(model_dir), max_new_tokens=40, constrained=True)
+    p = HFPolicy(model=str(model_dir), answer="plan", max_new_tokens=40, constrained="json")
     with pytest.raises(PolicyError):  # syntactically JSON (or an unfinished prefix of it), still not a valid answer
         _ground(p)
     assert p.last_text.lstrip().startswith("{")
@@ -200,7 +201,31 @@ def test_constrained_decoding_keeps_random_model_output_json(model_dir):
 
 def test_constrained_decoding_lets_a_valid_answer_through(model_dir):
     answer = json.dumps({"level": "none", "plan": PLAN})
-    p = HFPolicy(model=str(model_dir), max_new_tokens=120, constrained=True, force_prefix="{")
+    p = HFPolicy(model=str(model_dir), answer="plan", max_new_tokens=120, constrained="json", force_prefix="{")
     p.logits_processors = _forcing(p, answer[1:])
     g = _ground(p, "great")
     assert g.level == "none" and p.last_text == answer
+
+
+def test_schema_constrained_random_model_stays_inside_the_edit_grammar(model_dir):
+    import regex
+
+    from agent.llm.edits import edit_pattern
+
+    p = HFPolicy(model=str(model_dir), max_new_tokens=60, examples=2)  # defaults: answer=edit, constrained=schema
+    try:
+        _ground(p)
+    except PolicyError:
+        pass  # a random model's edit may be unfinished or change nothing; it must still be grammar
+    assert p.last_text and regex.compile(edit_pattern(SCENE)).fullmatch(p.last_text, partial=True), p.last_text
+    assert p.last_usage["prompt_tokens"] > 0 and 0 < p.last_usage["completion_tokens"] <= 60
+    roles = [m["role"] for m in p.last_messages]
+    assert roles[0] == "system" and roles[1:5] == ["user", "assistant", "user", "assistant"] and roles[-1] == "user"
+
+
+def test_forced_edit_is_applied_and_validated(model_dir):
+    edit = '{"level": "skill", "changes": [{"arg": "offset", "op": "add", "value": [0, 0.012, 0]}]}'
+    p = HFPolicy(model=str(model_dir), max_new_tokens=80, examples=0)
+    p.logits_processors = _forcing(p, edit)
+    g = _ground(p)
+    assert p.last_text == edit and g.level == "skill" and g.changes == ["step 1 place: offset y +1.2 cm"]

@@ -104,7 +104,7 @@ def server(_shared_server):
 
 
 def _policy(server: Server, **kw: Any) -> OpenAIPolicy:
-    return OpenAIPolicy(base_url=server.base_url, model="tiny-test", **{"timeout": 5.0, **kw})
+    return OpenAIPolicy(base_url=server.base_url, model="tiny-test", **{"timeout": 5.0, "answer": "plan", **kw})
 
 
 def _ground(p: OpenAIPolicy, utterance: str = "a bit more"):
@@ -222,7 +222,7 @@ def test_configuration_from_environment(server, monkeypatch):
     monkeypatch.setenv("ROBOCORRECT_OPENAI_BASE_URL", server.base_url + "/")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-generic")
     monkeypatch.setenv("ROBOCORRECT_OPENAI_MODEL", "env-model")
-    p = OpenAIPolicy()
+    p = OpenAIPolicy(answer="plan")
     assert p.url == f"{server.base_url}/chat/completions" and p.config.model == "env-model"
     assert "sk-generic" not in repr(p.config)
     server.reply = lambda body: (200, _completion(json.dumps({"level": "none", "plan": PLAN})))
