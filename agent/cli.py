@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("agent.train", "generate the corpus and train the embedded grounding policy"),
     "episodes": ("memory.episodes_cli", "list, show and export logged episodes"),
     "kb": ("memory.kb_cli", "list, show, search, forget, export and import knowledge"),
+    "retrain": ("agent.learn.retrain", "finetune the policy on logged episodes; promote it only through the gate"),
+    "policy": ("agent.learn.policy_cli", "list, use and roll back trained policies (the policy registry)"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
@@ -26,6 +28,8 @@ BENCHES: dict[str, tuple[str, str]] = {
     "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
     "control": ("agent.bench.control", "control-loop tick periods in real time while the policy grounds corrections"),
     "speech": ("agent.bench.speech", "spoken corrections and the stop word on an espeak-ng + sox corpus: WER, grounding, stop recall and latency"),
+    "train": ("agent.bench.train", "finetuning throughput of the embedded policy, data loading included"),
+    "retrain": ("agent.bench.retrain", "the learning loop measured: teach with an idiolect, retrain, new utterances, teach again"),
 }
 
 

@@ -8,6 +8,7 @@ takes is declared once in :data:`OPTIONS` (name, type, help); :func:`make_policy
 
     from agent.factory import make_policy
     policy = make_policy()                                     # the learned embedded policy
+    policy = make_policy("embedded", checkpoint="active")      # the registry's active checkpoint (agent.learn.registry)
     policy = make_policy("hf", model="/path/to/causal-lm")     # agent.llm.hf.HFPolicy (folder, .gguf or hub name)
     policy = make_policy("openai", base_url=..., model=...)    # agent.llm.openai.OpenAIPolicy
 """
@@ -43,7 +44,7 @@ _LLM_SHARED = (
 
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "embedded": (
-        Option("checkpoint", "str", "checkpoint folder (default: the one shipped in agent/checkpoints)"),
+        Option("checkpoint", "str", "checkpoint folder, or 'active' for the policy registry's active one (default: the one shipped in agent/checkpoints)"),
         Option("threads", "int", "torch threads (default 1)"),
     ),
     "hf": (
@@ -144,6 +145,11 @@ def make_policy(name: str = "embedded", **cfg: Any) -> Policy:
     cfg = check_options(key, cfg)
     if key == "embedded":
         from agent.grounder.policy import EmbeddedPolicy
+
+        if cfg.get("checkpoint") == "active":  # the policy registry's active checkpoint (robocorrect policy list)
+            from agent.learn.registry import Registry
+
+            cfg = {**cfg, "checkpoint": str(Registry().active_checkpoint())}
 
         return EmbeddedPolicy(**cfg)
     if key == "hf":

@@ -32,6 +32,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write-plan-cases", metavar="FILE", help="write generated task-to-plan cases (JSON Lines) and exit")
     p.add_argument("--n", type=int, default=500, help="number of cases for --write-cases / --write-plan-cases")
     p.add_argument("--split", choices=("train", "test"), default="test", help="phrase templates for generated cases (default: held-out)")
+    # finetuning on logged episodes (agent/learn): robocorrect train --episodes LOG... [--base CK] --out DIR
+    p.add_argument("--episodes", nargs="+", metavar="LOG", help="finetune on these episode logs (hindsight labels + replay) instead of the corpus")
+    p.add_argument("--base", metavar="CHECKPOINT", help="with --episodes: checkpoint to start from (default: the shipped one)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="with --episodes: training device")
 
 
 def write_cases(path: str, n: int, seed: int, split: str, plan: bool = False) -> int:
@@ -51,7 +55,23 @@ def write_cases(path: str, n: int, seed: int, split: str, plan: bool = False) ->
     return 0
 
 
+def run_episodes(args: argparse.Namespace) -> int:
+    """``--episodes``: finetune ``--base`` on hindsight examples of the logs into ``--out`` (no gate, no registry)."""
+    from hardware.errors import UsageError
+
+    from agent.learn.retrain import RetrainConfig, train_from_logs
+
+    if args.out == DEFAULT_OUT:
+        raise UsageError("--episodes needs its own --out DIR (the shipped checkpoint is never overwritten)")
+    cfg = RetrainConfig(logs=list(args.episodes), device=args.device, epochs=args.epochs or 3, seed=args.seed, threads=args.threads)
+    res = train_from_logs(cfg.logs, args.out, args.base or str(Path(DEFAULT_OUT)), cfg, log=lambda s: print(s, flush=True))
+    print(f"saved {args.out} ({res['seconds']} s)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "episodes", None):
+        return run_episodes(args)
     if args.write_cases:
         return write_cases(args.write_cases, args.n, args.seed, args.split)
     if args.write_plan_cases:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import threading
@@ -374,43 +373,12 @@ class EpisodeLog:
         return export_lerobot(records, Path(out_dir), media_root=self.root, fps=fps)
 
 
-# --- LeRobot v3.0-style export -----------------------------------------------------------------------
-ACTION_FLOATS = ("yaw", "speed", "force", "height")
-
-
-def _action_fields(call: dict[str, Any]) -> dict[str, Any]:
-    from skills.schema import SKILLS
-
-    a = call.get("args", {}) or {}
-    off = a.get("offset")
-    return {
-        "action.skill": call.get("skill", ""),
-        "action.skill_index": list(SKILLS).index(call["skill"]) if call.get("skill") in SKILLS else -1,
-        "action.object": a.get("object") or "",
-        "action.target": a.get("target") or "",
-        "action.offset": [float(v) for v in off] if off is not None else [0.0, 0.0, 0.0],
-        **{f"action.{k}": float(a[k]) if a.get(k) is not None else float("nan") for k in ACTION_FLOATS},
-        "action.args_json": _dumps(a),
-    }
-
-
+# --- LeRobot v3.0 export (columns and features: memory/lerobot_export.py) -------------------------
 def export_lerobot(records: list[dict[str, Any]], out: Path, media_root: Path | None = None, fps: int = 1) -> dict[str, Any]:
-    """Write episode records in LeRobot dataset v3.0 layout under ``out``; returns the ``info.json`` dict.
+    """Write episode records as a LeRobot v3.0 dataset under ``out``; returns the ``info.json`` dict.
 
-    - ``meta/info.json``: codebase_version "v3.0", fps, features, totals, path templates.
-    - ``meta/tasks.parquet``: task_index, task.
-    - ``meta/episodes/chunk-000/file-000.parquet``: one row per episode (episode_index, tasks, length,
-      data/chunk_index, data/file_index, dataset_from_index, dataset_to_index, plus success, status, id).
-    - ``data/chunk-000/file-000.parquet``: one row per executed skill call (a "frame" here is a step):
-      index, episode_index, frame_index, timestamp (s since episode start), task_index, ``action.*``
-      fields of the call as executed, ``next.success`` / ``next.done``, the outcome, the camera frame
-      taken after the step (``observation.image`` relative path) and ``language.interjection`` (the
-      corrections the user gave while the step ran or after it, before the next step).
-    - ``meta/language_events.parquet``: corrections as language events {episode_index, timestamp,
-      style: "interjection", text, level, step, grounded_change}.
-
-    Timestamps are real seconds since the episode started; steps are skill calls, not periodic frames,
-    so ``fps`` is nominal (recorded for tools that need one).
+    Columns, features, ``meta/tasks.parquet`` (task text as the index), ``meta/stats.json`` and
+    ``meta/language_events.parquet``: see :mod:`memory.lerobot_export`.
     """
     written = _prepare_export_folder(out)
     try:
@@ -460,132 +428,7 @@ def _prepare_export_folder(out: Path) -> list[Path]:
 
 def _write_lerobot(records: list[dict[str, Any]], out: Path, media_root: Path | None, fps: int,
                    written: list[Path]) -> dict[str, Any]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """The dataset itself (columns and features: :mod:`memory.lerobot_export`); appends every file to ``written``."""
+    from memory.lerobot_export import write_lerobot
 
-    tasks: list[str] = []
-    rows: list[dict[str, Any]] = []
-    ep_rows: list[dict[str, Any]] = []
-    lang_rows: list[dict[str, Any]] = []
-    for ei, rec in enumerate(records):
-        if rec["task"] not in tasks:
-            tasks.append(rec["task"])
-        ti = tasks.index(rec["task"])
-        t0 = rec["started"]
-        # the camera frame taken right after executed step k: the first one logged once k + 1 steps were
-        frames_after: dict[int, str] = {}
-        for fr in rec.get("frame_info", []):
-            if fr["after_steps"] > 0 and fr["label"] != "start":
-                frames_after.setdefault(fr["after_steps"] - 1, fr["path"])
-        img_map: dict[str, str] = {}
-        if media_root is not None:
-            for rel in rec.get("frames", []):
-                src = media_root / rel
-                if src.exists():
-                    dst = out / "images" / f"episode_{ei:06d}" / Path(rel).name
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(src, dst)
-                    written.append(dst)
-                    img_map[rel] = str(dst.relative_to(out))
-        corr = rec.get("corrections", [])
-        start_index = len(rows)
-        steps = rec.get("steps", [])
-        for fi, st in enumerate(steps):
-            t_prev = st["t"]
-            t_next = steps[fi + 1]["t"] if fi + 1 < len(steps) else float("inf")
-            said = [c["utterance"] for c in corr if t_prev <= c.get("t", 0) < t_next]
-            o = st.get("outcome", {})
-            rel = frames_after.get(fi)
-            rows.append({
-                "index": len(rows), "episode_index": ei, "frame_index": fi, "timestamp": float(st["t"] - t0),
-                "task_index": ti, **_action_fields(st["call"]),
-                "next.success": bool(o.get("success")), "next.done": fi == len(steps) - 1,
-                "outcome.failure": o.get("failure") or "", "outcome.message": o.get("message") or "",
-                "outcome.stopped": bool(o.get("stopped")),
-                "observation.image": img_map.get(rel, "") if rel else "",
-                "language.interjection": said,
-            })
-        for c in corr:
-            lang_rows.append({
-                "episode_index": ei, "timestamp": float(c.get("t", t0) - t0), "style": "interjection",
-                "text": c.get("utterance", ""), "level": c.get("level", ""), "step": int(c.get("step", -1)),
-                "during_motion": bool(c.get("during_motion")), "grounded_change": "; ".join(c.get("changes", [])),
-            })
-        ep_rows.append({
-            "episode_index": ei, "tasks": [rec["task"]], "length": len(steps),
-            "data/chunk_index": 0, "data/file_index": 0,
-            "dataset_from_index": start_index, "dataset_to_index": len(rows),
-            "meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0,
-            "episode_id": rec["id"], "success": rec["success"], "status": rec["status"],
-            "n_corrections": len(corr), "policy": rec.get("policy") or "",
-            "initial_plan_json": _dumps(rec.get("initial_plan")), "final_plan_json": _dumps(rec.get("final_plan")),
-            "knowledge_used_json": _dumps(rec.get("knowledge_used")),
-        })
-
-    data_schema = pa.schema([
-        ("index", pa.int64()), ("episode_index", pa.int64()), ("frame_index", pa.int64()), ("timestamp", pa.float32()),
-        ("task_index", pa.int64()), ("action.skill", pa.string()), ("action.skill_index", pa.int64()),
-        ("action.object", pa.string()), ("action.target", pa.string()), ("action.offset", pa.list_(pa.float32(), 3)),
-        *[(f"action.{k}", pa.float32()) for k in ACTION_FLOATS], ("action.args_json", pa.string()),
-        ("next.success", pa.bool_()), ("next.done", pa.bool_()), ("outcome.failure", pa.string()),
-        ("outcome.message", pa.string()), ("outcome.stopped", pa.bool_()), ("observation.image", pa.string()),
-        ("language.interjection", pa.list_(pa.string())),
-    ])
-    written += [out / "data" / "chunk-000" / "file-000.parquet", out / "meta" / "tasks.parquet",
-                out / "meta" / "episodes" / "chunk-000" / "file-000.parquet", out / "meta" / "language_events.parquet",
-                out / "meta" / "info.json"]
-    pq.write_table(pa.Table.from_pylist(rows, schema=data_schema), out / "data" / "chunk-000" / "file-000.parquet")
-    pq.write_table(pa.Table.from_pylist([{"task_index": i, "task": t} for i, t in enumerate(tasks)],
-                                        schema=pa.schema([("task_index", pa.int64()), ("task", pa.string())])),
-                   out / "meta" / "tasks.parquet")
-    ep_schema = pa.schema([
-        ("episode_index", pa.int64()), ("tasks", pa.list_(pa.string())), ("length", pa.int64()),
-        ("data/chunk_index", pa.int64()), ("data/file_index", pa.int64()), ("dataset_from_index", pa.int64()),
-        ("dataset_to_index", pa.int64()), ("meta/episodes/chunk_index", pa.int64()), ("meta/episodes/file_index", pa.int64()),
-        ("episode_id", pa.string()), ("success", pa.bool_()), ("status", pa.string()), ("n_corrections", pa.int64()),
-        ("policy", pa.string()), ("initial_plan_json", pa.string()), ("final_plan_json", pa.string()),
-        ("knowledge_used_json", pa.string()),
-    ])
-    pq.write_table(pa.Table.from_pylist(ep_rows, schema=ep_schema), out / "meta" / "episodes" / "chunk-000" / "file-000.parquet")
-    lang_schema = pa.schema([
-        ("episode_index", pa.int64()), ("timestamp", pa.float32()), ("style", pa.string()), ("text", pa.string()),
-        ("level", pa.string()), ("step", pa.int64()), ("during_motion", pa.bool_()), ("grounded_change", pa.string()),
-    ])
-    pq.write_table(pa.Table.from_pylist(lang_rows, schema=lang_schema), out / "meta" / "language_events.parquet")
-
-    def feat(dtype: str, shape: tuple[int, ...] = (1,), names: Any = None) -> dict[str, Any]:
-        return {"dtype": dtype, "shape": list(shape), "names": names}
-
-    features = {
-        "index": feat("int64"), "episode_index": feat("int64"), "frame_index": feat("int64"),
-        "timestamp": feat("float32"), "task_index": feat("int64"),
-        "action.skill": feat("string"), "action.skill_index": feat("int64"), "action.object": feat("string"),
-        "action.target": feat("string"), "action.offset": feat("float32", (3,), ["dx", "dy", "dz"]),
-        **{f"action.{k}": feat("float32") for k in ACTION_FLOATS}, "action.args_json": feat("string"),
-        "next.success": feat("bool"), "next.done": feat("bool"), "outcome.failure": feat("string"),
-        "outcome.message": feat("string"), "outcome.stopped": feat("bool"),
-        "observation.image": feat("string", names=["relative PNG path, the camera after the step; '' if none"]),
-        "language.interjection": feat("string", (-1,), ["user corrections given while this step ran or after it, before the next step"]),
-    }
-    info = {
-        "codebase_version": "v3.0",
-        "robot_type": "panda_sim",
-        "total_episodes": len(records),
-        "total_frames": len(rows),
-        "total_tasks": len(tasks),
-        "chunks_size": 1000,
-        "data_files_size_in_mb": 100,
-        "video_files_size_in_mb": 500,
-        "fps": fps,
-        "splits": {"train": f"0:{len(records)}"},
-        "data_path": "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet",
-        "video_path": None,
-        "features": features,
-        "robocorrect": {
-            "frame_unit": "one executed skill call; timestamps are seconds since the episode started (not periodic)",
-            "language_events": "meta/language_events.parquet",
-            "units": "metres, radians, newtons; robot base frame x forward, y left, z up",
-        },
-    }
-    (out / "meta" / "info.json").write_text(json.dumps(info, indent=2))
-    return info
+    return write_lerobot(records, out, media_root, fps, written)

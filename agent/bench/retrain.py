@@ -1,0 +1,200 @@
+"""``robocorrect bench retrain``: the whole learning loop, measured (issue 14's "Must show").
+
+    robocorrect bench retrain --phrases sim/phrases/sailor.json --json
+
+1. **teach**: a simulated user speaking the phrase bank (an idiolect the shipped policy misgrounds) teaches
+   ``--rounds`` x ``--tasks`` tasks with memory off; every episode is logged.
+2. **retrain**: ``robocorrect retrain`` on that log (fresh registry under OUT): hindsight labels, finetune,
+   gate, promotion.
+3. **new utterances**: grounding cases made from the same phrase bank with fresh ASR-like slips and fresh
+   scenes, keeping only utterances whose text never occurs in the log; accuracy of the shipped and the
+   retrained checkpoint (offset, yaw, speed/force/height and retarget checks as in ``shared/spec/corrections.md``).
+4. **teach again**: a new memory-off run (other seed, new tasks) with the shipped and with the retrained
+   checkpoint; corrections per task of each.
+5. **dev**: the gate's check of the dev set (``shared/eval/grounding_dev.jsonl``, when present).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from agent.grounder.labels import OFFSET_M  # noqa: F401  (magnitude classes documented there)
+
+OFF_RANGE = {"small": (0.003, 0.025), "medium": (0.008, 0.065), "large": (0.035, 0.21)}
+YAW_RANGE = {"small": (0.03, 0.36), "medium": (0.1, 0.8), "large": (0.5, 1.6)}
+AXIS = {"x": 0, "y": 1, "z": 2}
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--phrases", default="sim/phrases/sailor.json", help="the user's phrase bank (default sim/phrases/sailor.json)")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--tasks", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--word-noise", type=float, default=0.08, help="ASR-like per-word slips of the user")
+    p.add_argument("--cases", type=int, default=300, help="new-utterance grounding cases")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--replay-ground", type=int, default=3000)
+    p.add_argument("--replay-plan", type=int, default=600)
+    p.add_argument("--out", metavar="DIR", help="results folder (default: a fresh temp dir)")
+    p.add_argument("--json", action="store_true")
+
+
+def idiolect_cases(bank_path: str, n: int, seed: int, noise: float, exclude: set[str]) -> list[dict[str, Any]]:
+    """Grounding cases {scene, task, plan, step, utterance, expect} from a phrase bank, utterances not in ``exclude``."""
+    from agent.grounder.corpus import _base
+    from agent.grounder.apply import pair_indices
+    from sim.user import PhraseBank, add_word_noise
+
+    bank = PhraseBank.load(bank_path).data
+    rng = random.Random(f"idiolect-{seed}")
+    keys: list[tuple[str, ...]] = []
+    for d, mags in bank.get("offset", {}).items():
+        keys += [("offset", d, m) for m in mags]
+    for d, mags in bank.get("yaw", {}).items():
+        keys += [("yaw", d, m) for m in mags]
+    for h in ("speed", "force", "height"):
+        keys += [(h, k) for k in bank.get(h, {})]
+    keys += [("retarget_object",)]
+    out: list[dict[str, Any]] = []
+    tries = 0
+    while len(out) < n and tries < n * 50:
+        tries += 1
+        key = rng.choice(keys)
+        ex = _base(rng)
+        plan, step = ex["plan"], ex["step"]
+        pk, _ = pair_indices(plan, step)
+        if key[0] == "offset":
+            text = rng.choice(bank["offset"][key[1]][key[2]])
+            lo, hi = OFF_RANGE[key[2]]
+            sign = 1 if key[1][0] == "+" else -1
+            expect = [{"step": step, "arg": "offset", "axis": key[1][1], "delta": [lo, hi] if sign > 0 else [-hi, -lo]}]
+        elif key[0] == "yaw":
+            text = rng.choice(bank["yaw"][key[1]][key[2]])
+            lo, hi = YAW_RANGE[key[2]]
+            expect = [{"step": step, "arg": "yaw", "delta": [lo, hi] if key[1] == "+" else [-hi, -lo]}]
+        elif key[0] in ("speed", "force", "height"):
+            text = rng.choice(bank[key[0]][key[1]])
+            up = key[1] in ("faster", "more")
+            expect = [{"step": pk if key[0] == "force" else step, "arg": key[0], "ratio": [1.03, 3.5] if up else [0.05, 0.97]}]
+        else:
+            objs = ex["scene"]["objects"]
+            cands = [o for o in objs if o["kind"] == "block" and o["name"] != plan[pk]["args"]["object"]]
+            if not cands:
+                continue
+            new = rng.choice(cands)
+            text = rng.choice(bank["retarget_object"]).format(object=new["name"].replace("_", " "))
+            expect = [{"step": pk, "arg": "object", "equals": new["name"]}]
+        text = add_word_noise(text, noise, rng) if noise > 0 else text
+        if text.lower() in exclude:
+            continue
+        out.append({"id": f"i{len(out):04d}", "scene": ex["scene"], "task": ex["task"], "plan": plan, "step": step, "history": [],
+                    "utterance": text, "expect": expect, "key": list(key)})
+    return out
+
+
+def check(case: dict[str, Any], plan: Optional[list[dict[str, Any]]]) -> bool:
+    """Does the answered plan pass every check of the case? (The first check of each kind; other args unchecked.)"""
+    if not isinstance(plan, list) or len(plan) != len(case["plan"]):
+        return False
+    defaults = {"offset": [0.0, 0.0, 0.0], "yaw": 0.0, "speed": 1.0, "force": 20.0, "height": 0.1}
+
+    def arg(p: list[dict[str, Any]], i: int, name: str) -> Any:
+        v = (p[i].get("args") or {}).get(name)
+        return defaults.get(name) if v is None else v
+
+    for c in case["expect"]:
+        i, a = c["step"], c["arg"]
+        if "equals" in c:
+            if arg(plan, i, a) != c["equals"]:
+                return False
+        elif "axis" in c:
+            d = float(arg(plan, i, a)[AXIS[c["axis"]]]) - float(arg(case["plan"], i, a)[AXIS[c["axis"]]])
+            if not c["delta"][0] <= d <= c["delta"][1]:
+                return False
+        elif "delta" in c:
+            d = float(arg(plan, i, a)) - float(arg(case["plan"], i, a))
+            if not c["delta"][0] <= d <= c["delta"][1]:
+                return False
+        elif "ratio" in c:
+            r = float(arg(plan, i, a)) / float(arg(case["plan"], i, a))
+            if not c["ratio"][0] <= r <= c["ratio"][1]:
+                return False
+    return True
+
+
+def accuracy(checkpoint: str, cases: list[dict[str, Any]]) -> float:
+    from agent.grounder.policy import EmbeddedPolicy
+
+    pol = EmbeddedPolicy(checkpoint)
+    ok = 0
+    for c in cases:
+        try:
+            g = pol.ground(c["scene"], c["task"], c["plan"], c["step"], [], [], c["utterance"])
+            ok += check(c, g.plan if g.level in ("skill", "plan") else None)
+        except Exception:  # a policy error is a wrong answer here
+            pass
+    return ok / max(1, len(cases))
+
+
+def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint: Optional[str]) -> dict[str, Any]:
+    from agent.bench.teach import TeachBenchConfig, run_teach_bench
+
+    cfg = TeachBenchConfig(rounds=args.rounds, tasks=args.tasks, seed=seed, phrases=args.phrases, memory="off",
+                           policy_args={"checkpoint": checkpoint} if checkpoint else {}, out=str(out / name),
+                           log=str(out / f"{name}-log"), word_noise=args.word_noise)
+    r = run_teach_bench(cfg, say=lambda s: None)
+    rounds = r["memory_off"]["rounds"]
+    n = sum(x["tasks"] for x in rounds) if all("tasks" in x for x in rounds) else args.rounds * args.tasks
+    cpt = sum(x["corrections_per_task"] * (x.get("tasks") or args.tasks) for x in rounds) / max(1, n)
+    mis = [x.get("misapplied_corrections") for x in rounds]
+    return {"corrections_per_task": round(cpt, 3), "success_rate": round(sum(x["success_rate"] for x in rounds) / len(rounds), 3),
+            "misapplied": mis, "log": r["log"], "wall_s": r["wall_s"]}
+
+
+def run(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from agent.learn.registry import Registry, shipped_checkpoint
+    from agent.learn.retrain import RetrainConfig, retrain_once
+    from memory.episodes import EpisodeLog
+
+    t0 = time.time()
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="robocorrect-retrain-"))
+    out.mkdir(parents=True, exist_ok=True)
+    say = lambda s: print(s, flush=True)  # noqa: E731
+    res: dict[str, Any] = {"phrases": args.phrases, "out": str(out)}
+    say(f"1. teaching {args.rounds} x {args.tasks} tasks (memory off, shipped policy, phrases {args.phrases})")
+    res["teach_before"] = teach(args, out, "teach-logged", args.seed, None)
+    say(f"   {res['teach_before']}")
+    log_dir = res["teach_before"]["log"]
+    say("2. robocorrect retrain on that log")
+    t1 = time.time()
+    reg_dir = out / "policies"
+    summary = retrain_once(RetrainConfig(logs=[log_dir], registry=str(reg_dir), epochs=args.epochs, replay_ground=args.replay_ground,
+                                         replay_plan=args.replay_plan, all_episodes=True), log=say)
+    res["retrain"] = {**summary, "wall_s": round(time.time() - t1, 1)}
+    cand = str(Registry(reg_dir).path_of(summary["name"]))
+    with EpisodeLog(log_dir, repair=False) as lg:
+        said = {c["utterance"].lower() for s in lg.list() for c in lg.load(s["id"])["corrections"] + lg.load(s["id"])["utterances"]}
+    cases = idiolect_cases(args.phrases, args.cases, args.seed + 100, args.word_noise, said)
+    res["new_utterances"] = {"n": len(cases), "shipped": round(accuracy(str(shipped_checkpoint()), cases), 4),
+                             "retrained": round(accuracy(cand, cases), 4)}
+    say(f"3. new utterances (n={len(cases)}, none in the log): shipped {res['new_utterances']['shipped']:.3f} -> retrained {res['new_utterances']['retrained']:.3f}")
+    say("4. teaching again, new tasks (memory off)")
+    res["teach_after_shipped"] = teach(args, out, "teach-new-shipped", args.seed + 1, None)
+    res["teach_after_retrained"] = teach(args, out, "teach-new-retrained", args.seed + 1, cand)
+    a, b = res["teach_after_shipped"]["corrections_per_task"], res["teach_after_retrained"]["corrections_per_task"]
+    res["corrections_reduction"] = round(1 - b / a, 4) if a else None
+    say(f"   corrections/task shipped {a:.2f} -> retrained {b:.2f} ({res['corrections_reduction']:.0%} fewer)" if a else "")
+    g = summary["gate"]
+    res["dev"] = {"shipped": g.get("dev_active"), "retrained": g.get("dev_candidate")}
+    say(f"5. dev set: shipped {g.get('dev_active')} -> retrained {g.get('dev_candidate')}; promoted: {summary['promoted']}")
+    res["wall_s"] = round(time.time() - t0, 1)
+    (out / "bench_retrain.json").write_text(json.dumps(res, indent=1))
+    if args.json:
+        print(json.dumps(res))
+    return 0

@@ -1,0 +1,181 @@
+"""Training data for finetuning: hindsight examples from logs, replay from the generated corpus, encoded once.
+
+The MiniLM encoder is frozen, so its token states are computed once here and saved with everything the
+trainer needs in one feature file (``torch.save``); the training script then needs neither the encoder
+nor the logs (a GPU machine gets one file). Collation turns a list of example indices into padded tensors
+and label tensors (``-100`` = no label for that head), so the loss runs on the device without Python loops.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+import torch
+
+from agent.grounder.labels import CLASS_HEADS, POINTER_SLOTS
+
+IGNORE = -100
+FEATURE_VERSION = 1
+
+
+@dataclass
+class DataConfig:
+    """``n_replay_ground`` / ``n_replay_plan``: generated corpus examples mixed in (seed ``replay_seed``, train
+    templates) so that nothing learnt before is forgotten; ``log_weight``: how many times each hindsight example
+    is seen per epoch; ``holdout``: fraction of logged episodes held out (by a hash of the episode id) for the gate."""
+
+    n_replay_ground: int = 3000
+    n_replay_plan: int = 600
+    replay_seed: int = 11
+    log_weight: int = 8
+    holdout: float = 0.2
+
+
+def held_out(episode_id: str, fraction: float) -> bool:
+    """Whether an episode belongs to the held-out slice (stable: a hash of its id)."""
+    h = int(hashlib.sha256(episode_id.encode()).hexdigest()[:8], 16)
+    return h / 0xFFFFFFFF < fraction
+
+
+def load_records(logs: Iterable[str], since: Optional[float] = None) -> list[dict[str, Any]]:
+    """Ended episodes of the given log folders (oldest first); ``since``: only those started after (unix s)."""
+    from memory.episodes import EpisodeLog
+
+    out: list[dict[str, Any]] = []
+    for root in logs:
+        with EpisodeLog(root, create=False) as log:  # a missing log is an error, and nothing is created
+            for s in log.list():
+                if s["status"] in ("success", "failure") and (since is None or s["started"] > since):
+                    out.append(log.load(s["id"]))
+    return out
+
+
+class FeatureSet:
+    """Encoded examples: token states (fp16), object name vectors, and per-example items (see
+    :class:`agent.grounder.trainer.Featurized`), plus ``weights`` (repeat count per example)."""
+
+    def __init__(self, tok: list[torch.Tensor], name_vec: dict[str, torch.Tensor], items: list[dict[str, Any]],
+                 examples: list[dict[str, Any]], weights: list[int], meta: dict[str, Any]) -> None:
+        self.tok, self.name_vec, self.items, self.examples, self.weights, self.meta = tok, name_vec, items, examples, weights, meta
+
+    @classmethod
+    def encode(cls, examples: list[dict[str, Any]], weights: list[int], meta: dict[str, Any], enc: Any = None,
+               n_layers: Optional[int] = None, log: Callable[[str], None] = print) -> "FeatureSet":
+        from agent.grounder.model import Encoder
+        from agent.grounder.trainer import Featurized
+
+        f = Featurized(examples, enc or Encoder.shared(), log, n_layers=n_layers)
+        return cls(f.tok, f.name_vec, f.items, examples, weights, meta)
+
+    def featurized(self) -> Any:
+        """A :class:`agent.grounder.trainer.Featurized` view (for its evaluation helpers)."""
+        from agent.grounder.trainer import Featurized
+
+        f = Featurized.__new__(Featurized)
+        f.examples, f.tok, f.name_vec, f.items = self.examples, self.tok, self.name_vec, self.items
+        return f
+
+    def subset(self, idx: list[int]) -> "FeatureSet":
+        return FeatureSet([self.tok[i] for i in idx], self.name_vec, [self.items[i] for i in idx],
+                          [self.examples[i] for i in idx], [self.weights[i] for i in idx], self.meta)
+
+    def save(self, path: str | Path) -> None:
+        torch.save({"version": FEATURE_VERSION, "tok": self.tok, "name_vec": self.name_vec, "items": self.items,
+                    "examples": self.examples, "weights": self.weights, "meta": self.meta}, str(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FeatureSet":
+        d = torch.load(str(path), map_location="cpu", weights_only=False)
+        if d.get("version") != FEATURE_VERSION:
+            from .errors import LearnError
+
+            raise LearnError(f"{path} is not a robocorrect feature file (version {d.get('version')!r}); rebuild it")
+        return cls(d["tok"], d["name_vec"], d["items"], d["examples"], d["weights"], d["meta"])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def epoch_indices(self) -> list[int]:
+        """Every example index, repeated by its weight (the sampler shuffles these)."""
+        return [i for i, w in enumerate(self.weights) for _ in range(max(1, int(w)))]
+
+    def collate(self, idx: list[int]) -> dict[str, Any]:
+        """Padded inputs and label tensors for the examples ``idx`` (CPU tensors; pin and move them)."""
+        B = len(idx)
+        T = max(self.tok[i].shape[0] for i in idx)
+        N = max(len(self.items[i]["names"]) for i in idx)
+        d = self.tok[idx[0]].shape[1]
+        F = self.items[idx[0]]["feats"].shape[1]
+        tok = torch.zeros(B, T, d, dtype=torch.float16)
+        mask = torch.zeros(B, T, dtype=torch.bool)
+        ov = torch.zeros(B, N, d)
+        of = torch.zeros(B, N, F)
+        om = torch.zeros(B, N, dtype=torch.bool)
+        st = torch.zeros(B, N)
+        y = {k: torch.full((B,), IGNORE, dtype=torch.long) for k in list(CLASS_HEADS) + list(POINTER_SLOTS)}
+        has_set = torch.zeros(B, dtype=torch.bool)
+        for j, i in enumerate(idx):
+            t = self.tok[i]
+            tok[j, : t.shape[0]] = t
+            mask[j, : t.shape[0]] = True
+            it = self.items[i]
+            n = len(it["names"])
+            ov[j, :n] = torch.stack([self.name_vec[x] for x in it["names"]])
+            of[j, :n] = it["feats"]
+            om[j, :n] = True
+            st[j, :n] = torch.tensor(it["set"])
+            for k, v in it["lab"].items():
+                if k != "hmag" or it["hist_op"] != "new":
+                    y[k][j] = v
+            for k, v in it["ptr"].items():
+                y[k][j] = v
+            has_set[j] = bool(it["has_set"])
+        mode = torch.tensor([self.items[i]["mode"] for i in idx])
+        hist = torch.tensor([self.items[i]["hist"] for i in idx])
+        replay = torch.tensor([not self.examples[i].get("source") for i in idx]) if self.examples else torch.zeros(B, dtype=torch.bool)
+        return {"tok": tok, "mask": mask, "mode": mode, "hist": hist, "obj_vec": ov, "obj_feat": of, "obj_mask": om,
+                "set": st, "has_set": has_set, "y": y, "replay": replay}
+
+
+def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_layers: Optional[int] = None,
+          log: Callable[[str], None] = print) -> tuple[FeatureSet, FeatureSet, dict[str, Any]]:
+    """(train set, held-out set, summary) from logged episode records plus replay.
+
+    The held-out set holds the hindsight examples of the held-out episodes only (never trained on)."""
+    from agent.grounder.corpus import generate
+
+    from .hindsight import examples_from_records
+
+    train_recs = [r for r in records if not held_out(r["id"], cfg.holdout)]
+    held_recs = [r for r in records if held_out(r["id"], cfg.holdout)]
+    train_ex, train_stats = examples_from_records(train_recs)
+    held_ex, held_stats = examples_from_records(held_recs)
+    replay = generate(cfg.n_replay_ground, cfg.n_replay_plan, cfg.replay_seed, "train")
+    summary = {"data": asdict(cfg), "episodes_train": [r["id"] for r in train_recs], "episodes_heldout": [r["id"] for r in held_recs],
+               "hindsight_train": asdict(train_stats), "hindsight_heldout": asdict(held_stats),
+               "n_log_examples": len(train_ex), "n_replay": len(replay)}
+    log(f"hindsight: {len(train_ex)} examples from {len(train_recs)} episodes ({asdict(train_stats)}), "
+        f"{len(held_ex)} held out from {len(held_recs)}; replay {len(replay)}")
+    examples = train_ex + replay
+    weights = [cfg.log_weight] * len(train_ex) + [1] * len(replay)
+    train = FeatureSet.encode(examples, weights, summary, enc, n_layers, log)
+    held = FeatureSet.encode(held_ex, [1] * len(held_ex), summary, enc, n_layers, log) if held_ex else FeatureSet([], {}, [], [], [], summary)
+    return train, held, summary
+
+
+def write_examples(examples: list[dict[str, Any]], path: str | Path) -> None:
+    """The examples a checkpoint was trained on, as JSON Lines (its provenance)."""
+    with open(path, "w") as f:
+        for ex in examples:
+            f.write(json.dumps(ex) + "\n")
+
+
+def shuffle_split(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    idx = list(range(n))
+    random.Random(seed).shuffle(idx)
+    k = int(round(n * fraction))
+    return idx[k:], idx[:k]

@@ -1,0 +1,172 @@
+"""The promotion gate: a candidate checkpoint replaces the active one only when it is better where it should be
+and breaks (almost) nothing that worked.
+
+Accepted when both hold:
+
+1. **better on the new utterances**: exact accuracy (every labelled head and pointer right) on the held-out
+   hindsight examples (episodes of the logs never trained on) is higher than the active checkpoint's, by at
+   least ``min_gain``;
+2. **few flips**: of the regression cases the active checkpoint gets right, the candidate gets at most
+   ``max_flip`` (1 %) wrong. The regression suite is fixed: the held-out log slice, safety cases (stop words
+   and non-corrections: praise, chatter, contradictions without content) and a generated held-out slice
+   (test templates, fixed seed), plus the dev set's contract cases (``shared/eval/grounding_dev.jsonl``,
+   read for this check only, never trained on) when it is present.
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+
+from .data import IGNORE, FeatureSet
+
+DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "grounding_dev.jsonl"
+
+
+@dataclass
+class GateConfig:
+    """``min_gain``: accuracy points (fraction) the candidate must gain on held-out new utterances;
+    ``max_flip``: largest fraction of previously right regression cases it may get wrong; ``n_safety`` /
+    ``n_generated``: size of the generated parts of the regression suite (seed ``seed``); ``dev``: dev set file
+    (None: the shared one when present; "" : none)."""
+
+    min_gain: float = 0.0
+    max_flip: float = 0.01
+    n_safety: int = 150
+    n_generated: int = 250
+    seed: int = 4242
+    dev: Optional[str] = None
+
+
+@dataclass
+class GateReport:
+    accepted: bool
+    reasons: list[str]
+    heldout_active: float
+    heldout_candidate: float
+    n_heldout: int
+    flips: int
+    previously_right: int
+    flip_rate: float
+    dev_active: Optional[float] = None
+    dev_candidate: Optional[float] = None
+    parts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@torch.no_grad()
+def exact_correct(net: torch.nn.Module, data: FeatureSet, batch: int = 256) -> list[bool]:
+    """Per example: is every labelled head, pointer and set membership predicted right?"""
+    net.eval()
+    out_ok: list[bool] = []
+    for s in range(0, len(data), batch):
+        idx = list(range(s, min(len(data), s + batch)))
+        b = data.collate(idx)
+        out = net(b["tok"].float(), b["mask"], b["mode"], b["hist"], b["obj_vec"], b["obj_feat"], b["obj_mask"])
+        ok = torch.ones(len(idx), dtype=torch.bool)
+        for k, y in b["y"].items():
+            has = y != IGNORE
+            if has.any():
+                pred = out[k].argmax(-1)
+                ok &= ~has | (pred == y)
+        for j in range(len(idx)):
+            if b["has_set"][j]:
+                n = int(b["obj_mask"][j].sum())
+                ok[j] &= bool(((out["set"][j, :n] > 0).float() == b["set"][j, :n]).all())
+        out_ok += ok.tolist()
+    return out_ok
+
+
+def safety_and_generated(cfg: GateConfig) -> list[dict[str, Any]]:
+    """Generated regression examples: stop words and non-corrections, and a held-out slice (test templates)."""
+    from agent.grounder.corpus import ground_example, plan_example
+
+    rng = random.Random(f"gate-{cfg.seed}")
+    safety: list[dict[str, Any]] = []
+    tries = 0
+    while len(safety) < cfg.n_safety and tries < cfg.n_safety * 60:
+        tries += 1
+        ex = ground_example(rng, "test")
+        if ex["labels"]["level"] in ("stop", "none", "unclear"):
+            safety.append({**ex, "source": "safety"})
+    gen = [{**ground_example(rng, "test"), "source": "generated"} for _ in range(cfg.n_generated)]
+    gen += [{**plan_example(rng, "test"), "source": "generated"} for _ in range(cfg.n_generated // 5)]
+    return safety + gen
+
+
+def dev_scores(checkpoint: str, path: Path) -> list[bool]:
+    """Per dev case: does the full policy's answer pass the contract checks (``score_grounding.check_case``)?"""
+    import importlib.util
+
+    from agent.grounder.policy import EmbeddedPolicy
+
+    spec = importlib.util.spec_from_file_location("score_grounding", path.parent / "score_grounding.py")
+    mod = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(mod)
+    pol = EmbeddedPolicy(checkpoint)
+    oks = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        try:
+            g = pol.ground(case["scene"], case["task"], case["plan"], case["step"], case.get("history", []), [], case["utterance"])
+            ans = {"level": g.level, "plan": g.plan}
+        except Exception as e:  # a policy error is a failed case, as in robocorrect ground
+            ans = {"error": str(e)}
+        oks.append(not mod.check_case(case, ans))
+    return oks
+
+
+def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression: FeatureSet, cfg: GateConfig,
+          log: Callable[[str], None] = print) -> GateReport:
+    """Compare two checkpoints on the held-out new utterances and the regression suite (module docstring)."""
+    from agent.grounder.model import load_checkpoint
+
+    a_net, _ = load_checkpoint(active_ckpt)
+    c_net, _ = load_checkpoint(candidate_ckpt)
+    reasons: list[str] = []
+    h_a = exact_correct(a_net, heldout) if len(heldout) else []
+    h_c = exact_correct(c_net, heldout) if len(heldout) else []
+    acc_a = sum(h_a) / max(1, len(h_a))
+    acc_c = sum(h_c) / max(1, len(h_c))
+    r_a = exact_correct(a_net, regression) + h_a
+    r_c = exact_correct(c_net, regression) + h_c
+    parts: dict[str, Any] = {}
+    dev_a = dev_c = None
+    dev = Path(cfg.dev) if cfg.dev else (DEV_SET if cfg.dev is None else None)
+    if dev is not None and dev.is_file():
+        d_a, d_c = dev_scores(active_ckpt, dev), dev_scores(candidate_ckpt, dev)
+        dev_a, dev_c = sum(d_a) / max(1, len(d_a)), sum(d_c) / max(1, len(d_c))
+        r_a, r_c = r_a + d_a, r_c + d_c
+    prev = sum(r_a)
+    flips = sum(1 for x, y in zip(r_a, r_c) if x and not y)
+    rate = flips / max(1, prev)
+    by_src: dict[str, list[int]] = {}
+    for ex, x, y in zip(regression.examples, r_a, r_c):
+        s = by_src.setdefault(ex.get("source", "?"), [0, 0, 0])
+        s[0] += 1
+        s[1] += int(x)
+        s[2] += int(y)
+    parts = {k: {"n": v[0], "active": round(v[1] / v[0], 4), "candidate": round(v[2] / v[0], 4)} for k, v in by_src.items()}
+    if not h_a:
+        reasons.append("no held-out utterances in the logs to judge the candidate on")
+    elif acc_c <= acc_a + cfg.min_gain + 1e-12:  # equal is not better
+        reasons.append(f"not better on held-out new utterances ({acc_c:.3f} vs active {acc_a:.3f})")
+    if rate > cfg.max_flip:
+        reasons.append(f"flips {flips} of {prev} previously right regression cases ({rate:.1%} > {cfg.max_flip:.0%})")
+    rep = GateReport(accepted=not reasons, reasons=reasons, heldout_active=round(acc_a, 4), heldout_candidate=round(acc_c, 4),
+                     n_heldout=len(h_a), flips=flips, previously_right=prev, flip_rate=round(rate, 4),
+                     dev_active=None if dev_a is None else round(dev_a, 4), dev_candidate=None if dev_c is None else round(dev_c, 4),
+                     parts=parts)
+    log(f"gate: held-out new utterances {acc_a:.3f} -> {acc_c:.3f} (n={len(h_a)}); flips {flips}/{prev} ({rate:.1%})"
+        + (f"; dev {dev_a:.3f} -> {dev_c:.3f}" if dev_a is not None else "") + f": {'ACCEPT' if rep.accepted else 'REJECT'}"
+        + ("" if rep.accepted else f" ({'; '.join(reasons)})"))
+    return rep

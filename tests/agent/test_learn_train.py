@@ -1,0 +1,119 @@
+"""Finetuning (single process and 2 CPU processes with gloo), the promotion gate and the policy registry."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.learn.data import FeatureSet
+from agent.learn.registry import SHIPPED, Registry, shipped_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def feats(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FeatureSet]:
+    from agent.grounder.corpus import generate
+
+    ex = generate(48, 12, 5, "test")
+    fs = FeatureSet.encode(ex, [1] * len(ex), {"test": True}, log=lambda s: None)
+    p = tmp_path_factory.mktemp("feats") / "f.pt"
+    fs.save(p)
+    return p, fs
+
+
+def test_finetune_writes_a_loadable_checkpoint_with_provenance(feats, tmp_path: Path) -> None:
+    from agent.grounder.model import load_checkpoint
+    from agent.learn.finetune import FinetuneConfig, train
+    from safetensors.torch import load_file
+
+    out = tmp_path / "cand"
+    res = train(FinetuneConfig(data=str(feats[0]), out=str(out), base=str(shipped_checkpoint()), epochs=1, batch=16, progress=False))
+    assert res["steps"] == 4 and res["device"] == "cpu" and res["examples_per_s"] > 0
+    net, meta = load_checkpoint(str(out))
+    assert meta["finetune"]["base"] == str(shipped_checkpoint()) and len(meta["finetune"]["data_sha256"]) == 64
+    sd = load_file(str(out / "model.safetensors"))
+    assert set(sd) == set(net.state_dict())
+    assert list((out / "tb").iterdir())  # TensorBoard event file
+
+
+def test_two_cpu_processes_with_gloo(feats, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", "-m", "agent.learn.finetune",
+                        "--data", str(feats[0]), "--out", str(out), "--device", "cpu", "--epochs", "1", "--batch", "8",
+                        "--no-progress", "--no-tensorboard"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    assert res["world_size"] == 2 and res["steps"] == 4  # 60 examples / 2 ranks / batch 8
+    assert (out / "heads.pt").exists() and (out / "model.safetensors").exists()
+
+
+def test_gate_refuses_a_worse_checkpoint(feats, tmp_path: Path) -> None:
+    import torch
+
+    from agent.grounder.model import GrounderNet, NetConfig, save_checkpoint
+    from agent.learn.gate import GateConfig, judge
+
+    torch.manual_seed(0)
+    worse = tmp_path / "worse"
+    save_checkpoint(GrounderNet(NetConfig(fused=True)), str(worse), {})  # untrained heads
+    fs = feats[1]
+    held, reg = fs.subset(list(range(0, 30))), fs.subset(list(range(30, len(fs))))
+    rep = judge(str(shipped_checkpoint()), str(worse), held, reg, GateConfig(dev=""), log=lambda s: None)
+    assert not rep.accepted and rep.heldout_candidate < rep.heldout_active
+    assert any("not better" in r for r in rep.reasons) and any("flips" in r for r in rep.reasons)
+    same = judge(str(shipped_checkpoint()), str(shipped_checkpoint()), held, reg, GateConfig(dev=""), log=lambda s: None)
+    assert not same.accepted and same.flips == 0  # equal is not better
+
+
+def test_registry_promote_use_rollback_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    reg = Registry(tmp_path / "pol")
+    assert reg.active() == SHIPPED and reg.active_checkpoint() == shipped_checkpoint()
+    reg.add("r001", tmp_path / "c1", {"base": SHIPPED})
+    reg.add("r002", tmp_path / "c2", {"base": "r001"})
+    reg.promote("r001")
+    reg.promote("r002")
+    assert reg.active() == "r002" and reg.active_checkpoint() == (tmp_path / "c2").resolve()
+    assert reg.rollback() == "r001" and reg.active() == "r001"
+    assert main(["policy", "--registry", str(tmp_path / "pol"), "use", "shipped"]) == 0
+    assert reg.active() == SHIPPED
+    assert main(["policy", "--registry", str(tmp_path / "pol"), "rollback"]) == 0
+    assert reg.active() == "r001"
+    assert main(["policy", "--registry", str(tmp_path / "pol"), "list"]) == 0
+    out = capsys.readouterr().out
+    assert "* r001" in out and "rollback" in out and "promote" in out
+    assert main(["policy", "--registry", str(tmp_path / "pol"), "use", "nope"]) == 2
+    assert "error: no policy 'nope'" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    assert main(["policy", "--registry", str(empty), "rollback"]) == 2
+    assert not empty.exists()  # a refused command creates nothing
+
+
+def test_bench_train_json_last_line(feats, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    assert main(["bench", "train", "--features", str(feats[0]), "--steps", "2", "--warmup", "1", "--batch", "8", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["device"] == "cpu" and res["batch_size"] == 8 and res["steps"] == 2 and res["examples_per_s"] > 0
+    assert main(["bench", "train", "--steps", "0"]) == 2
+
+
+def test_retrain_without_episodes_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+    from memory.episodes import EpisodeLog
+
+    assert main(["retrain", "--log", str(tmp_path / "missing"), "--registry", str(tmp_path / "pol")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and not (tmp_path / "missing").exists()
+    EpisodeLog(tmp_path / "empty").close()
+    assert main(["retrain", "--log", str(tmp_path / "empty"), "--registry", str(tmp_path / "pol")]) == 1
+    assert "nothing to learn" in capsys.readouterr().err
+    assert not (tmp_path / "pol" / "registry.json").exists()
+    assert main(["retrain"]) == 2  # no --log: a usage error
