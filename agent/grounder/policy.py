@@ -52,7 +52,14 @@ def _objects(scene: Any) -> list[dict[str, Any]]:
 
 class EmbeddedPolicy(Policy):
     """The learned embedded policy. ``checkpoint``: folder with ``heads.pt`` + ``config.json``
-    (default ``agent/checkpoints/embedded``); ``threads``: torch CPU threads for inference."""
+    (default ``agent/checkpoints/embedded``); ``threads``: torch CPU threads for inference; ``viewpoint``:
+    where the user stands ("behind" the robot by default, "facing" it, or "camera" at ``camera_yaw`` rad);
+    ``abstain_below`` / ``unknown_word_below``: calibrated confidence under which it asks instead of acting.
+
+    One job in about 350 lines: turning one utterance into one validated grounding. Its methods are the
+    order in which an utterance is read (safety words, then literal numbers and factors, object-relative
+    directions, the joint model, clause by clause when unsure), each a hand-off to a module of
+    ``agent.grounder``; the model, the vocabulary and the calibration live in those modules."""
 
     name = "embedded"
 
