@@ -31,13 +31,15 @@ from hardware.errors import RobocorrectError
 
 @dataclass
 class RobotState:
-    """Snapshot of the arm: TCP position (m), TCP yaw (rad), gripper opening (m), joint positions (rad), time (s)."""
+    """Snapshot of the arm: TCP position (m), TCP yaw (rad), gripper opening (m), joint positions (rad), time (s),
+    and the magnitude of the external force at the TCP (N) where the arm measures it (None otherwise)."""
 
     tcp_position: tuple[float, float, float]
     tcp_yaw: float
     gripper_width: float
     joints: tuple[float, ...] = ()
     time_s: float = 0.0
+    tcp_force: float | None = None
 
 
 @dataclass
@@ -48,6 +50,7 @@ class ServoCommand:
     tcp_yaw: float
     joint_targets: tuple[float, ...] = ()
     clipped: bool = False
+    limits: tuple[str, ...] = ()  # names of the limits that cut this set-point (safety layer), e.g. ("workspace z",)
 
 
 @dataclass
