@@ -73,7 +73,7 @@ class SafeRobot(Robot):
             return True
 
     def _require_ok(self) -> None:
-        self.require_connected()
+        self.robot.require_connected()
         if self.fault:
             raise SafetyError(f"{self.fault}; nothing was sent; call clear_fault() once the arm is clear")
 
