@@ -176,7 +176,7 @@ def test_servo_refused_until_home_when_not_pointing_down():
 
 
 def test_factory_unknown_kind_and_bad_field():
-    with pytest.raises(ValueError, match="known kinds: sim, xarm"):
+    with pytest.raises(ValueError, match="known kinds: sim, xarm, ur, franka"):
         make_robot("ur5")
     with pytest.raises(ValueError, match="bad xarm setting"):
         make_robot("xarm", api=FakeXArmAPI(), colour="red")
