@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("agent.train", "generate the corpus and train the embedded grounding policy"),
     "episodes": ("memory.episodes_cli", "list, show and export logged episodes"),
     "kb": ("memory.kb_cli", "list, show, search, forget, export and import knowledge"),
+    "robot": ("agent.robot_cli", "a real arm from a robot config file: check (moves nothing) or run a teaching episode"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
