@@ -25,6 +25,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
     "memory": ("agent.bench.memory", "knowledge-base retrieval latency and recall at scale"),
     "teach": ("agent.bench.teach", "simulated user teaches over rounds, memory on and off"),
+    "perception": ("agent.bench.perception", "camera calibration and block/bowl perception against simulator ground truth"),
 }
 
 
