@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from typing import Sequence
 
 from hardware.base import Robot, RobotState, ServoCommand
 from hardware.safety import Motion, MotionLimiter, SafetyError, SafetyLimits, Watchdog
 
 logger = logging.getLogger(__name__)
+WARN_EVERY_S = 2.0  # s between two warnings about the same limit
 
 
 class SafeRobot(Robot):
@@ -36,7 +38,7 @@ class SafeRobot(Robot):
         self.refused = 0
         self._lock = threading.RLock()
         self._motion: Motion | None = None
-        self._last_cut: tuple[str, ...] = ()
+        self._warned: dict[str, float] = {}  # limit -> monotonic time of its last warning
 
     # --- lifecycle ------------------------------------------------------------------------------------------
     @property
@@ -92,7 +94,8 @@ class SafeRobot(Robot):
 
     def servo(self, position: Sequence[float], yaw: float) -> ServoCommand:
         """Limit the set-point (base frame, m / rad) and send it; :class:`SafetyError` for a refused one.
-        The returned command lists in ``limits`` every limit that cut it (a warning is logged when they change)."""
+        The returned command lists in ``limits`` every limit that cut it (a warning names each limit at most
+        once every ``WARN_EVERY_S`` seconds)."""
         with self._lock:
             self._require_ok()
             try:
@@ -104,9 +107,11 @@ class SafeRobot(Robot):
                 self._sync()
             assert self._motion is not None
             step = self.limiter.step(self._motion, position, yaw)
-            if step.limits and step.limits != self._last_cut:
+            now = time.monotonic()
+            fresh = [c for c in step.limits if now - self._warned.get(c, -math.inf) > WARN_EVERY_S]
+            if fresh:  # each limit is named at most once per WARN_EVERY_S; the returned command always names them
                 logger.warning("set-point (%s) cut by: %s", ", ".join(f"{float(v):.3f}" for v in position), ", ".join(step.limits))
-            self._last_cut = step.limits
+                self._warned.update({c: now for c in step.limits})
             sent = self.robot.servo(step.position, step.yaw)
             self._motion = Motion(step.position, step.velocity, step.yaw)
             self.watchdog.kick(moving=any(abs(v) > 1e-6 for v in step.velocity))

@@ -210,6 +210,9 @@ class XArmRobot(Robot):
 
     ``api``: an object with the ``XArmAPI`` methods (for tests); None connects to ``config.ip`` with the SDK.
     ``clock`` / ``sleep``: the pacing clock (s) and sleeper, ``time.monotonic`` / ``time.sleep`` by default.
+
+    About 25 methods, one job: driving one xArm through its SDK (lifecycle, the Robot interface, and the
+    SDK plumbing that maps return codes to errors). The SDK-independent conversions are module functions.
     """
 
     def __init__(self, config: XArmConfig | None = None, api: Any = None,

@@ -54,3 +54,17 @@ def test_unreachable_sdk_missing_is_one_line(tmp_path, capsys, monkeypatch):
     p.write_text('driver = "ur"\naddress = "10.1.2.3"\n')
     assert main(["robot", "check", "--config", str(p)]) == 1
     assert capsys.readouterr().err.strip() == "error: the UR driver needs ur-rtde: pip install 'robocorrect[hardware]'"
+
+
+def test_run_on_the_simulated_arm_behind_the_safety_layer(tmp_path, capsys, monkeypatch):
+    import io
+
+    p = tmp_path / "sim.toml"
+    p.write_text('driver = "sim"\n[limits]\nmax_acceleration = 10.0\n')
+    scene = tmp_path / "scene.json"
+    scene.write_text('{"objects": [{"name": "red block", "kind": "block", "color": "red", "size": 0.04, "position": [0.46, -0.1, 0.02]},'
+                     '{"name": "green bowl", "kind": "bowl", "color": "green", "size": 0.16, "position": [0.54, 0.12, 0.03], "mass": 0.3}]}')
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    rc = main(["robot", "run", "--config", str(p), "--task", "put the red block in the green bowl", "--scene", str(scene),
+               "--log", str(tmp_path / "episodes")])
+    assert rc == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"status": "success", "success": True}
