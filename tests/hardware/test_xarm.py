@@ -465,3 +465,13 @@ def test_calls_match_the_real_sdk_signatures_when_installed():
     robot.close()
     for name, args, kw in api.calls + api.reads:
         inspect.signature(getattr(XArmAPI, name)).bind(None, *args, **kw)
+
+
+def test_link_lost_mid_motion_stops_the_arm():
+    robot, api, _ = make()
+    robot.servo((0.351, 0.0, 0.35), 0.0)
+    api.codes["set_servo_cartesian"] = -1  # the SDK reports the arm disconnected
+    with pytest.raises(RobotError, match="code -1: xArm is disconnected"):
+        robot.servo((0.352, 0.0, 0.35), 0.0)
+    assert api.names()[-1] == "set_state" and api.calls[-1][1] == (4,)  # told to stop
+    assert api.state == 4
