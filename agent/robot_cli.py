@@ -5,7 +5,7 @@
         Moves nothing.
     robocorrect robot run --config robot.toml --task "put the red block in the green bowl" [--scene table.json]
         one teaching episode on the configured arm, behind the safety layer; corrections are read from
-        stdin, one per line. The world comes from the camera (``[camera]`` with a calibration file) or from
+        stdin, one per line, until its end. The world comes from the camera (``[camera]`` with a calibration file) or from
         a measured scene file (``--scene``).
 
 Exit status: 0 when the check passes / the episode succeeds, 1 otherwise, 2 for a bad file or option.
@@ -131,7 +131,10 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
 
     rf = load_robot_file(args.config)
     arm, sim_world = build_robot(rf)
-    robot = SafeRobot(arm, rf.safety_limits())
+    limits = rf.safety_limits()
+    if sim_world is not None:
+        limits.watchdog_s = 0  # the simulation waits for its next command; a slow CPU is no stalled arm
+    robot = SafeRobot(arm, limits)
     stdin = stdin or sys.stdin
     try:
         robot.connect()
@@ -151,6 +154,7 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
             for line in stdin:
                 if line.strip():
                     channel.put(line.strip())
+            channel.close()  # end of input: no more corrections will come
 
         threading.Thread(target=feed, name="stdin", daemon=True).start()
         summary = session.run_episode(args.task, channel)

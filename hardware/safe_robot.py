@@ -11,6 +11,7 @@ serialised by a lock, so the watchdog thread and a stop from another thread neve
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -26,13 +27,17 @@ WARN_EVERY_S = 2.0  # s between two warnings about the same limit
 
 class SafeRobot(Robot):
     """Wraps ``robot``; enforces ``limits`` (units in :class:`hardware.safety.SafetyLimits`). ``config`` is the
-    wrapped robot's. Counters: ``watchdog.fired`` (watchdog stops), ``refused``."""
+    wrapped robot's with ``max_speed`` and ``nominal_speed`` lowered to the layer's per-axis speed limit, so that
+    skills plan motions the layer does not have to cut. Counters: ``watchdog.fired`` (watchdog stops), ``refused``."""
 
     def __init__(self, robot: Robot, limits: SafetyLimits | None = None) -> None:
         self.robot = robot
-        self.config = robot.config
         self.limits = limits or SafetyLimits()
         self.limiter = MotionLimiter(self.limits, robot.control_dt)
+        # skills plan their lines from config.max_speed / nominal_speed: plan within what the layer lets through
+        v = self.limiter.v_axis
+        self.config = dataclasses.replace(robot.config, max_speed=min(robot.config.max_speed, v),
+                                          nominal_speed=min(robot.config.nominal_speed, v))
         self.watchdog = Watchdog(self.limits.watchdog_s, self._watchdog_stop)
         self.fault: str | None = None
         self.refused = 0
