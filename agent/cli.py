@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kb": ("memory.kb_cli", "list, show, search, forget, export and import knowledge"),
     "retrain": ("agent.learn.retrain", "finetune the policy on logged episodes; promote it only through the gate"),
     "policy": ("agent.learn.policy_cli", "list, use and roll back trained policies (the policy registry)"),
+    "robot": ("agent.robot_cli", "a real arm from a robot config file: check (moves nothing) or run a teaching episode"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
@@ -30,6 +31,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "speech": ("agent.bench.speech", "spoken corrections and the stop word on an espeak-ng + sox corpus: WER, grounding, stop recall and latency"),
     "train": ("agent.bench.train", "finetuning throughput of the embedded policy, data loading included"),
     "retrain": ("agent.bench.retrain", "the learning loop measured: teach with an idiolect, retrain, new utterances, teach again"),
+    "perception": ("agent.bench.perception", "camera calibration and block/bowl perception against simulator ground truth"),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from hardware import factory as vendor
 from hardware.base import Robot, RobotConfig
+from hardware.factory import RobotSettingError
 
 ROBOT_KINDS = ("sim",) + vendor.ROBOT_KINDS
 
@@ -25,8 +26,8 @@ def make_robot(kind: str = "sim", **cfg: Any) -> Robot:
         try:
             robot_cfg = RobotConfig(**cfg)
         except TypeError as e:
-            raise ValueError(f"bad sim robot setting: {e}") from None
+            raise RobotSettingError(f"bad sim robot setting: {e}") from None
         return SimWorld(scene, WorldConfig(robot=robot_cfg)).robot
     if kind in vendor.ROBOT_KINDS:
         return vendor.make_robot(kind, **cfg)
-    raise ValueError(f"unknown robot kind {kind!r}; known kinds: {', '.join(ROBOT_KINDS)}")
+    raise RobotSettingError(f"unknown robot kind {kind!r}; known kinds: {', '.join(ROBOT_KINDS)}")

@@ -12,24 +12,34 @@ Control model: a skill calls :meth:`Robot.servo` with the next Cartesian set-poi
 :meth:`Robot.tick`, which advances time by ``control_dt`` (simulated physics, or waiting on the real
 arm's control loop). Because every motion is a sequence of ticks, a skill can be stopped or re-aimed
 between any two ticks; this is what online corrections use.
+
+Lifecycle (as LeRobot's ``robots/robot.py``): constructing a robot does no I/O. :meth:`Robot.connect`
+opens the connection, :attr:`Robot.is_connected` tells whether it is open, :meth:`Robot.disconnect`
+(alias :meth:`Robot.close`) releases it and a second call does nothing; ``with robot:`` pairs the two.
+Commands on a robot that is not connected raise :class:`RobotError` ("not connected: call connect()
+first") and send nothing. The defaults suit an arm that is connected as soon as it exists (the
+simulated Panda, which lives inside its world).
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Sequence
+
 from hardware.errors import RobocorrectError
 
 
 @dataclass
 class RobotState:
-    """Snapshot of the arm: TCP position (m), TCP yaw (rad), gripper opening (m), joint positions (rad), time (s)."""
+    """Snapshot of the arm: TCP position (m), TCP yaw (rad), gripper opening (m), joint positions (rad), time (s),
+    and the magnitude of the external force at the TCP (N) where the arm measures it (None otherwise)."""
 
     tcp_position: tuple[float, float, float]
     tcp_yaw: float
     gripper_width: float
     joints: tuple[float, ...] = ()
     time_s: float = 0.0
+    tcp_force: float | None = None
 
 
 @dataclass
@@ -40,6 +50,7 @@ class ServoCommand:
     tcp_yaw: float
     joint_targets: tuple[float, ...] = ()
     clipped: bool = False
+    limits: tuple[str, ...] = ()  # names of the limits that cut this set-point (safety layer), e.g. ("workspace z",)
 
 
 @dataclass
@@ -65,9 +76,51 @@ class RobotError(RobocorrectError, RuntimeError):
 
 
 class Robot(ABC):
-    """An arm with a parallel gripper, driven one control tick at a time."""
+    """An arm with a parallel gripper, driven one control tick at a time.
+
+    Every subclass sets ``config``. Lifecycle: see the module docstring; ``with robot: ...`` connects
+    (when not connected yet) and disconnects on the way out, also on an error."""
 
     config: RobotConfig
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        """Whether commands reach the arm now. Default: True (connected as soon as it exists)."""
+        return True
+
+    def connect(self) -> None:  # noqa: B027 - optional hook
+        """Open the connection to the arm (all I/O happens here, never in the constructor); a call on a
+        connected robot does nothing. Raises :class:`RobotError` when the arm cannot be reached.
+        Default: nothing to open."""
+
+    def disconnect(self) -> None:  # noqa: B027 - optional hook
+        """Stop streaming and release the connection; a second call does nothing. Default: nothing."""
+
+    def close(self) -> None:
+        """Same as :meth:`disconnect` (Gymnasium's name); a second call does nothing."""
+        self.disconnect()
+
+    def __enter__(self) -> "Robot":
+        if not self.is_connected:
+            self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.disconnect()
+
+    def require_connected(self) -> None:
+        """Raise :class:`RobotError` naming this robot unless :attr:`is_connected`; drivers call it first
+        in every command, so nothing is sent to an arm that is not connected."""
+        if not self.is_connected:
+            raise RobotError(f"{type(self).__name__} is not connected: call connect() first")
+
+    def stop(self) -> None:
+        """Immediate stop (the stop word, the safety layer, a lost connection): bring the arm to rest as
+        fast as the vendor's stop allows and keep it there. Default: :meth:`hold`."""
+        self.hold()
+
+    # --- commands -----------------------------------------------------------------------------------------
 
     @property
     def control_dt(self) -> float:
@@ -100,9 +153,6 @@ class Robot(ABC):
         Called when a skill is stopped mid-motion. Default: servo to the current state once."""
         st = self.state()
         self.servo(st.tcp_position, st.tcp_yaw)
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release the connection to the arm or simulator; a second call does nothing."""
 
 
 class World(ABC):

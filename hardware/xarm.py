@@ -1,7 +1,8 @@
 """UFactory xArm (xArm 5 / 6 / 7, Lite 6) behind :class:`hardware.base.Robot`, through the vendor SDK
 ``xarm-python-sdk`` (``from xarm.wrapper import XArmAPI``; install with ``pip install 'robocorrect[hardware]'``).
 
-The SDK is imported inside :class:`XArmRobot`'s constructor only, so this module imports without it; tests
+The SDK is imported inside :meth:`XArmRobot.connect` only, so this module imports without it; the constructor
+does no I/O (``robot = XArmRobot(config); robot.connect()`` or ``with XArmRobot(config) as robot:``); tests
 inject a fake with ``XArmRobot(config, api=FakeAPI())``.
 
 Frames and units
@@ -35,12 +36,15 @@ once without talking to the arm, until :meth:`XArmRobot.recover` (which clears t
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from hardware.base import Robot, RobotConfig, RobotError, RobotState, ServoCommand
+
+logger = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'robocorrect[hardware]'"
 GRIPPER_KINDS = ("xarm", "xarm_g2", "lite6", "none")
@@ -64,6 +68,7 @@ API_CODES: dict[int, str] = {
     23: "modbus reply length error", 100: "wait finish timeout", 101: "too many consecutive failed tests",
     102: "end effector has error", 103: "end effector is not enabled",
 }
+LINK_LOST_CODES = frozenset({-1, 3, 8})  # disconnected, reply timeout, send error: the link to the arm is gone
 # Controller error codes (same document, "Controller Error Code"); reported by get_err_warn_code / error_code.
 CONTROLLER_ERRORS: dict[int, str] = {
     1: "the Emergency Stop Button is pushed", 2: "the Emergency IO of the Control Box is triggered",
@@ -205,27 +210,56 @@ class XArmRobot(Robot):
 
     ``api``: an object with the ``XArmAPI`` methods (for tests); None connects to ``config.ip`` with the SDK.
     ``clock`` / ``sleep``: the pacing clock (s) and sleeper, ``time.monotonic`` / ``time.sleep`` by default.
+
+    About 25 methods, one job: driving one xArm through its SDK (lifecycle, the Robot interface, and the
+    SDK plumbing that maps return codes to errors). The SDK-independent conversions are module functions.
     """
 
     def __init__(self, config: XArmConfig | None = None, api: Any = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        """No I/O: :meth:`connect` imports the SDK (unless ``api`` is given) and talks to the arm."""
         self.config = config or XArmConfig()
         self._clock = clock
         self._sleep = sleep
-        if api is None:
+        self.api = api
+        self.fault: Optional[str] = None
+        self._connected = False
+        self._t0 = clock()
+        self._next_tick: Optional[float] = None
+        self._grip_cmd = (self.config.gripper_max_width, 0.0)
+        self._target: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._target_yaw = 0.0
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        """True between a successful :meth:`connect` and :meth:`disconnect`."""
+        return self._connected
+
+    @property
+    def closed(self) -> bool:
+        """Not connected (kept for callers of the old attribute)."""
+        return not self._connected
+
+    def connect(self) -> None:
+        """Open the SDK connection to ``config.ip`` (``XArmAPI(ip, is_radian=False)``), clear errors, enable
+        the motors, set the TCP offset and gripper, enter servo mode and take the measured pose as the
+        set-point. Raises RobotError (install hint when the SDK is missing, the failing call otherwise)."""
+        if self._connected:
+            return
+        if self.api is None:
             try:
                 from xarm.wrapper import XArmAPI  # vendor SDK, optional dependency
             except ImportError as e:
                 raise RobotError(f"the xArm driver needs the UFactory SDK (xarm-python-sdk): {INSTALL_HINT}") from e
-            api = XArmAPI(self.config.ip, is_radian=False)
-        self.api = api
-        self.fault: Optional[str] = None
-        self.closed = False
-        self._t0 = clock()
-        self._next_tick: Optional[float] = None
-        self._grip_cmd = (self.config.gripper_max_width, 0.0)
+            self.api = XArmAPI(self.config.ip, is_radian=False)
+        self.fault = None
+        self._t0 = self._clock()
+        self._next_tick = None
         self._connect()
         self._sync_setpoint()
+        self._connected = True
+        logger.info("xArm at %s connected", self.config.ip)
 
     # --- SDK plumbing -----------------------------------------------------------------------------------------
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -237,6 +271,9 @@ class XArmRobot(Robot):
             if int(code) == 1:
                 msg += self._controller_error_text()
             self.fault = msg
+            logger.warning("%s", msg)
+            if int(code) in LINK_LOST_CODES:
+                self._stop_best_effort()
             raise RobotError(msg + "; call recover() once the cause is fixed")
         return ret
 
@@ -249,9 +286,16 @@ class XArmRobot(Robot):
             return ""
         return f" (controller error {err}: {CONTROLLER_ERRORS.get(err, 'see the xArm user manual')})" if err else ""
 
+    def _stop_best_effort(self) -> None:
+        """Ask the controller to stop (``set_state(4)``); on a lost link the controller also stops by itself
+        when set-points stop arriving. Never raises."""
+        try:
+            self.api.set_state(4)
+        except Exception:  # noqa: BLE001 - the link is already failing
+            pass
+
     def _require_ready(self) -> None:
-        if self.closed:
-            raise RobotError("the xArm connection is closed")
+        self.require_connected()
         if self.fault:
             raise RobotError(f"the xArm driver is faulted ({self.fault}); nothing was sent; call recover() first")
 
@@ -298,8 +342,7 @@ class XArmRobot(Robot):
     # --- Robot interface --------------------------------------------------------------------------------------
     def state(self) -> RobotState:
         """Measured TCP pose (base frame, m / rad), gripper opening (m), joints (rad), seconds since connect."""
-        if self.closed:
-            raise RobotError("the xArm connection is closed")
+        self.require_connected()
         pos, yaw = from_arm_pose(self._read_pose(), self.config)
         joints: tuple[float, ...] = ()
         if hasattr(self.api, "get_servo_angle"):
@@ -414,17 +457,25 @@ class XArmRobot(Robot):
     def recover(self) -> None:
         """Clear the controller error and the latched fault (``clean_error``, ``motion_enable``, servo mode) and
         take the measured pose as the new set-point. Fix the cause (e-stop, collision) first."""
-        if self.closed:
-            raise RobotError("the xArm connection is closed")
+        self.require_connected()
         self.fault = None
         self._connect()
         self._sync_setpoint()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Immediate stop: ``set_state(4)`` (the controller decelerates and stops), then back to servo mode
+        with the measured pose as the set-point, so the arm stays where it stopped."""
+        self.require_connected()
+        self._call("set_state", 4)
+        self._enter_servo_mode()
+        self._sync_setpoint()
+        self._next_tick = None
+
+    def disconnect(self) -> None:
         """Leave servo mode (position mode, state 0) and disconnect; safe to call twice."""
-        if self.closed:
+        if not self._connected:
             return
-        self.closed = True
+        self._connected = False
         for name, args in (("set_mode", (0,)), ("set_state", (0,))):
             try:
                 getattr(self.api, name)(*args)

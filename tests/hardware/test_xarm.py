@@ -119,7 +119,9 @@ class FakeClock:
 def make(api=None, **cfg) -> tuple[XArmRobot, FakeXArmAPI, FakeClock]:
     api = api or FakeXArmAPI()
     clock = FakeClock()
-    return XArmRobot(XArmConfig(**cfg), api=api, clock=clock, sleep=clock.sleep), api, clock
+    robot = XArmRobot(XArmConfig(**cfg), api=api, clock=clock, sleep=clock.sleep)
+    robot.connect()
+    return robot, api, clock
 
 
 def servo_poses(api: FakeXArmAPI) -> list[list[float]]:
@@ -131,7 +133,7 @@ def test_missing_sdk_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "xarm", None)  # import xarm.wrapper -> ImportError
     monkeypatch.setitem(sys.modules, "xarm.wrapper", None)
     with pytest.raises(RobotError, match=r"pip install 'robocorrect\[hardware\]'"):
-        XArmRobot(XArmConfig())
+        XArmRobot(XArmConfig()).connect()
 
 
 def test_sdk_imported_lazily_from_xarm_wrapper(monkeypatch):
@@ -147,7 +149,9 @@ def test_sdk_imported_lazily_from_xarm_wrapper(monkeypatch):
     monkeypatch.setitem(sys.modules, "xarm", pkg)
     monkeypatch.setitem(sys.modules, "xarm.wrapper", wrapper)
     robot = make_robot("xarm", ip="10.0.0.7")
-    assert made == {"port": "10.0.0.7", "is_radian": False}
+    assert made == {} and not robot.is_connected  # the constructor does no I/O
+    robot.connect()
+    assert made == {"port": "10.0.0.7", "is_radian": False} and robot.is_connected
     assert isinstance(robot, XArmRobot)
 
 
@@ -172,7 +176,7 @@ def test_servo_refused_until_home_when_not_pointing_down():
 
 
 def test_factory_unknown_kind_and_bad_field():
-    with pytest.raises(ValueError, match="known kinds: sim, xarm"):
+    with pytest.raises(ValueError, match="known kinds: sim, xarm, ur, franka"):
         make_robot("ur5")
     with pytest.raises(ValueError, match="bad xarm setting"):
         make_robot("xarm", api=FakeXArmAPI(), colour="red")
@@ -340,6 +344,7 @@ def test_tick_paces_at_control_hz_with_fake_clock():
 def test_tick_paces_in_real_time():
     import time
     robot = XArmRobot(XArmConfig(control_hz=100.0), api=FakeXArmAPI())
+    robot.connect()
     t0 = time.monotonic()
     robot.tick(10)
     assert 0.09 <= time.monotonic() - t0 < 0.5
@@ -369,7 +374,7 @@ def test_close_disconnects_once():
     robot.close()
     robot.close()
     assert api.names().count("disconnect") == 1
-    with pytest.raises(RobotError, match="closed"):
+    with pytest.raises(RobotError, match="not connected: call connect"):
         robot.servo((0.35, 0, 0.35), 0.0)
 
 
@@ -460,3 +465,13 @@ def test_calls_match_the_real_sdk_signatures_when_installed():
     robot.close()
     for name, args, kw in api.calls + api.reads:
         inspect.signature(getattr(XArmAPI, name)).bind(None, *args, **kw)
+
+
+def test_link_lost_mid_motion_stops_the_arm():
+    robot, api, _ = make()
+    robot.servo((0.351, 0.0, 0.35), 0.0)
+    api.codes["set_servo_cartesian"] = -1  # the SDK reports the arm disconnected
+    with pytest.raises(RobotError, match="code -1: xArm is disconnected"):
+        robot.servo((0.352, 0.0, 0.35), 0.0)
+    assert api.names()[-1] == "set_state" and api.calls[-1][1] == (4,)  # told to stop
+    assert api.state == 4

@@ -1,0 +1,164 @@
+"""``robocorrect robot``: a real (or simulated) arm described by a robot config file (``hardware/config.py``).
+
+    robocorrect robot check --config robot.toml [--json]
+        connect, read the state, check it against the file's workspace and keep-out zones, disconnect.
+        Moves nothing.
+    robocorrect robot run --config robot.toml --task "put the red block in the green bowl" [--scene table.json]
+        one teaching episode on the configured arm, behind the safety layer; corrections are read from
+        stdin, one per line, until its end. The world comes from the camera (``[camera]`` with a calibration file) or from
+        a measured scene file (``--scene``).
+
+Exit status: 0 when the check passes / the episode succeeds, 1 otherwise, 2 for a bad file or option.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from typing import Any, Optional, TextIO
+
+from hardware.base import Robot, World
+from hardware.config import RobotFile, load_robot_file
+from hardware.errors import UsageError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="robot_command", metavar="ACTION", required=True)
+    check = sub.add_parser("check", help="connect, read the state, move nothing", description="connect, read the state, move nothing")
+    check.add_argument("--config", required=True, help="robot config file (TOML, see hardware/config.py)")
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    check.set_defaults(_run=run_check)
+    run_ = sub.add_parser("run", help="a teaching episode on the configured arm", description="a teaching episode on the configured arm")
+    run_.add_argument("--config", required=True, help="robot config file (TOML)")
+    run_.add_argument("--task", required=True, help="the task, e.g. 'put the red block in the green bowl'")
+    run_.add_argument("--scene", default=None, help="measured scene JSON (hardware.scene.Scene) when there is no camera")
+    run_.add_argument("--policy", default="embedded", help="policy name (agent.factory.make_policy)")
+    run_.add_argument("--log", default=None, help="episode log folder")
+    run_.set_defaults(_run=run_run)
+
+
+def run(args: argparse.Namespace) -> int:  # the subcommands set their own _run
+    raise UsageError("robocorrect robot needs an action: check or run")
+
+
+def build_robot(rf: RobotFile) -> tuple[Robot, Optional[World]]:
+    """The configured arm (not connected, not wrapped) and, for the simulated arm, its world."""
+    if rf.driver == "sim":
+        from hardware.base import RobotConfig
+        from sim.world import SimWorld, WorldConfig
+
+        try:
+            cfg = RobotConfig(**rf.driver_settings())
+        except TypeError as e:
+            raise UsageError(f"{rf.path}: bad sim setting: {e}") from None
+        world = SimWorld(None, WorldConfig(robot=cfg))
+        return world.robot, world
+    from hardware.factory import make_robot
+
+    return make_robot(rf.driver, **rf.driver_settings()), None
+
+
+def _close(robot: Robot, world: Optional[World]) -> None:
+    robot.disconnect()
+    if world is not None:
+        world.close()  # type: ignore[attr-defined]
+
+
+def check_state(rf: RobotFile, robot: Robot) -> dict[str, Any]:
+    """Read the state once and compare it with the file's limits; returns a JSON-able report."""
+    st = robot.state()
+    lim = rf.safety_limits()
+    problems = []
+    for i, (v, lo, hi) in enumerate(zip(st.tcp_position, lim.box_min, lim.workspace_max)):
+        if not lo <= v <= hi:
+            problems.append(f"the TCP is outside the workspace on {'xyz'[i]} ({v:.3f} m not in [{lo:.3f}, {hi:.3f}])")
+    for z in lim.keep_out:
+        if z.contains(st.tcp_position):
+            problems.append(f"the TCP is inside the keep-out zone {z.name!r}")
+    for i, (q, lo, hi) in enumerate(zip(st.joints, lim.joint_lower, lim.joint_upper)):
+        if q < lo + lim.joint_margin or q > hi - lim.joint_margin:
+            problems.append(f"joint {i + 1} ({q:.3f} rad) is within the margin of its limit")
+    if lim.max_force is not None and st.tcp_force is not None and st.tcp_force > lim.max_force:
+        problems.append(f"the contact force {st.tcp_force:.1f} N exceeds the limit")
+    return {"driver": rf.driver, "address": rf.address, "connected": robot.is_connected,
+            "tcp_position_m": [round(v, 4) for v in st.tcp_position], "tcp_yaw_rad": round(st.tcp_yaw, 4),
+            "gripper_width_m": round(st.gripper_width, 4), "joints_rad": [round(q, 4) for q in st.joints],
+            "tcp_force_n": None if st.tcp_force is None else round(st.tcp_force, 2), "problems": problems,
+            "ok": not problems}
+
+
+def run_check(args: argparse.Namespace) -> int:
+    rf = load_robot_file(args.config)
+    robot, world = build_robot(rf)
+    try:
+        robot.connect()
+        report = check_state(rf, robot)
+    finally:
+        _close(robot, world)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{rf.driver} at {rf.address or '-'}: connected")
+        x, y, z = report["tcp_position_m"]
+        print(f"TCP ({x:.3f}, {y:.3f}, {z:.3f}) m, yaw {report['tcp_yaw_rad']:.3f} rad; gripper {report['gripper_width_m']:.3f} m")
+        if report["joints_rad"]:
+            print("joints (rad): " + ", ".join(f"{q:.3f}" for q in report["joints_rad"]))
+        for p in report["problems"]:
+            print(f"problem: {p}")
+        print("ok: nothing was moved" if report["ok"] else "not ok: fix the problems above before running; nothing was moved")
+    return 0 if report["ok"] else 1
+
+
+def _make_world(rf: RobotFile, robot: Robot, scene: Optional[str]) -> World:
+    if scene:
+        from hardware.fixed_world import StaticWorld
+
+        return StaticWorld(scene, robot)
+    if rf.camera is None or not rf.camera.calibration:
+        raise UsageError(f"{rf.path}: no [camera] with a calibration file; pass --scene FILE with measured object poses")
+    from hardware.perception.world import CameraWorld
+
+    return CameraWorld.from_config(rf.camera)
+
+
+def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
+    from agent.channel import Channel
+    from agent.factory import make_policy
+    from agent.session import TeachingSession
+    from hardware.safe_robot import SafeRobot
+    from memory.episodes import EpisodeLog
+
+    rf = load_robot_file(args.config)
+    arm, sim_world = build_robot(rf)
+    limits = rf.safety_limits()
+    if sim_world is not None:
+        limits.watchdog_s = 0  # the simulation waits for its next command; a slow CPU is no stalled arm
+    robot = SafeRobot(arm, limits)
+    stdin = stdin or sys.stdin
+    try:
+        robot.connect()
+        world: World
+        if sim_world is not None:
+            if args.scene:
+                from hardware.scene import Scene
+
+                sim_world.load(Scene.load(args.scene))  # type: ignore[attr-defined]
+            world = sim_world
+        else:
+            world = _make_world(rf, robot, args.scene)
+        session = TeachingSession(robot, world, make_policy(args.policy), log=EpisodeLog(args.log))
+        channel = Channel()
+
+        def feed() -> None:
+            for line in stdin:
+                if line.strip():
+                    channel.put(line.strip())
+            channel.close()  # end of input: no more corrections will come
+
+        threading.Thread(target=feed, name="stdin", daemon=True).start()
+        summary = session.run_episode(args.task, channel)
+        print(json.dumps({"status": summary.status, "success": summary.success}))
+        return 0 if summary.success else 1
+    finally:
+        _close(robot, sim_world)
