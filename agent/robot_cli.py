@@ -20,6 +20,7 @@ from typing import Any, Optional, TextIO
 
 from hardware.base import Robot, World
 from hardware.config import RobotFile, load_robot_file
+from hardware.scene import Scene
 from hardware.errors import UsageError
 
 
@@ -110,16 +111,19 @@ def run_check(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
-def _make_world(rf: RobotFile, robot: Robot, scene: Optional[str]) -> World:
+def _make_world(rf: RobotFile, robot: Robot, scene: Optional[str]) -> tuple[World, Scene]:
+    """The world the session sees and the scene it starts from: measured poses (``--scene``) or the camera's."""
     if scene:
         from hardware.fixed_world import StaticWorld
 
-        return StaticWorld(scene, robot)
+        w = StaticWorld(scene, robot)
+        return w, w.scene
     if rf.camera is None or not rf.camera.calibration:
         raise UsageError(f"{rf.path}: no [camera] with a calibration file; pass --scene FILE with measured object poses")
     from hardware.perception.world import CameraWorld
 
-    return CameraWorld.from_config(rf.camera)
+    cw = CameraWorld.from_config(rf.camera)
+    return cw, cw.scene()
 
 
 def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
@@ -141,13 +145,11 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
         world: World
         if sim_world is not None:
             if args.scene:
-                from hardware.scene import Scene
-
                 sim_world.load(Scene.load(args.scene))  # type: ignore[attr-defined]
-            world = sim_world
+            world, scene = sim_world, sim_world.scene  # type: ignore[attr-defined]
         else:
-            world = _make_world(rf, robot, args.scene)
-        session = TeachingSession(robot, world, make_policy(args.policy), log=EpisodeLog(args.log))
+            world, scene = _make_world(rf, robot, args.scene)
+        session = TeachingSession(robot, world, make_policy(args.policy), log=EpisodeLog(args.log), scene=scene)
         channel = Channel()
 
         def feed() -> None:

@@ -57,7 +57,8 @@ class Cameras:
             return CameraSpec(eye=(hand[0] - 0.05, hand[1], hand[2] + 0.02), target=(x + 0.02, y, z - 0.3), up=(1, 0, 0), fov_deg=75.0, near=0.01)
         raise ValueError(f"unknown camera {camera!r}; cameras: scene, user, wrist")
 
-    def _matrices(self, cam: CameraSpec, width: int, height: int) -> tuple[list[float], list[float]]:
+    def matrices(self, cam: CameraSpec, width: int, height: int) -> tuple[list[float], list[float]]:
+        """PyBullet's view and projection matrices (column-major, 16 floats each) of ``cam`` at ``width`` x ``height``."""
         view = self.world.client.computeViewMatrix(cam.eye, cam.target, cam.up)
         proj = self.world.client.computeProjectionMatrixFOV(cam.fov_deg, width / height, cam.near, cam.far)
         return view, proj
@@ -69,7 +70,7 @@ class Cameras:
         ER_TINY_RENDERER, so it works headless."""
         w, h = width or self.world.config.render_size[0], height or self.world.config.render_size[1]
         cam = camera if isinstance(camera, CameraSpec) else self.spec(camera)
-        view, proj = self._matrices(cam, w, h)
+        view, proj = self.matrices(cam, w, h)
         _, _, rgba, zbuf, seg = self.world.client.getCameraImage(w, h, view, proj, renderer=p.ER_TINY_RENDERER)
         rgba = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)
         zbuf = np.asarray(zbuf, dtype=np.float32).reshape(h, w)
@@ -107,7 +108,7 @@ class Cameras:
         """Pixel coordinates (N, 2) as (column, row) of base-frame ``points`` (m) in a ``width`` x ``height``
         render of ``camera``."""
         cam = camera if isinstance(camera, CameraSpec) else self.spec(camera)
-        view, proj = self._matrices(cam, width, height)
+        view, proj = self.matrices(cam, width, height)
         V = np.asarray(view).reshape(4, 4).T
         P = np.asarray(proj).reshape(4, 4).T
         out = []
@@ -118,7 +119,7 @@ class Cameras:
 
     def _project_box(self, name: str, w: int, h: int) -> tuple[int, int, int, int]:
         cam = self.world.config.scene_camera
-        view, proj = self._matrices(cam, w, h)
+        view, proj = self.matrices(cam, w, h)
         V = np.asarray(view).reshape(4, 4).T
         P = np.asarray(proj).reshape(4, 4).T
         (x, y, z), _ = self.world.pose(name)

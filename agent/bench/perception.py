@@ -63,7 +63,7 @@ def _add_board(world: Any, spec: Any, png: str) -> int:
 
 def _render(world: Any, cam: Any, w: int, h: int) -> tuple[dict[str, np.ndarray], list[float]]:
     world.config.scene_camera = cam
-    view, _ = world._matrices(cam, w, h)
+    view, _ = world.cameras.matrices(cam, w, h)
     return world.render("scene", w, h), view
 
 
@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from hardware.perception.segment import detect
     from hardware.scene import Scene
     from sim.scene import random_scene
-    from sim.world import CameraSpec, SimWorld
+    from sim.camera import CameraSpec
+    from sim.world import SimWorld
 
     if args.scenes < 1 or args.cameras < 1 or args.width < 160 or not 0 <= args.depth_noise < 0.05:
         raise UsageError("--scenes and --cameras must be at least 1, --width at least 160, --depth-noise in [0, 0.05) m")

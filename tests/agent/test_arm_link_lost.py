@@ -31,7 +31,7 @@ def test_link_lost_mid_motion_stops_the_arm_and_aborts_the_episode(tmp_path):
                            SceneObject("green bowl", "bowl", "green", 0.16, (0.54, 0.12, BOWL_HEIGHT / 2), mass=0.3)])
     world = StaticWorld(scene, robot)
     log = EpisodeLog(tmp_path / "episodes")
-    session = TeachingSession(robot, world, None, log=log, config=SessionConfig(frames=False))
+    session = TeachingSession(robot, world, None, log=log, scene=world.scene, config=SessionConfig(frames=False))
     arm.fail_servo_after = 30
     plan = [{"skill": "pick", "args": {"object": "red block"}}, {"skill": "place", "args": {"target": "green bowl"}}]
     with pytest.raises(RobotError, match="UR servo was refused by the controller; the arm was told to stop"):
