@@ -157,7 +157,7 @@ class RobotFile:
                                "workspace_min": self.workspace.min, "workspace_max": self.workspace.max}
         if self.driver == "sim":
             return {**out, **self.driver_options}
-        out["home_position"] = self.home.position
+        out["home_tcp"] = self.home.position
         if self.limits.max_grip_force is not None:
             out["gripper_max_force"] = self.limits.max_grip_force
         if self.driver == "xarm":

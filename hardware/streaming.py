@@ -30,7 +30,7 @@ DOWN_TOLERANCE_DEG = 5.0  # servo refuses to start when the tool axis is further
 class StreamingConfig(RobotConfig):
     """Fields of every streamed arm (m, rad, s). ``host``: controller address. ``base_xyz`` (m) / ``base_yaw``
     (rad): the arm base in our table frame. ``yaw_offset`` (rad): arm yaw with the fingers along our y.
-    ``max_yaw_rate`` (rad/s) caps the yaw step per tick. ``home_position`` (m, our frame), ``home_speed`` (m/s)
+    ``max_yaw_rate`` (rad/s) caps the yaw step per tick. ``home_tcp`` (m, our frame), ``home_speed`` (m/s)
     and ``home_acc`` (m/s^2): the slow blocking move of :meth:`Robot.home`."""
 
     host: str = "192.168.1.10"
@@ -40,7 +40,6 @@ class StreamingConfig(RobotConfig):
     base_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)
     base_yaw: float = 0.0
     yaw_offset: float = 0.0
-    home_position: tuple[float, float, float] = (0.35, 0.0, 0.35)
     home_speed: float = 0.08
     home_acc: float = 0.5
 
@@ -254,10 +253,10 @@ class StreamingArm(Robot):
         self.hold()
 
     def home(self) -> None:
-        """Slow blocking move to ``config.home_position`` (gripper down, yaw 0), then open the gripper."""
+        """Slow blocking move to ``config.home_tcp`` (gripper down, yaw 0), then open the gripper."""
         self._require_ready()
         cfg = self.config
-        self._sdk("home", self._move_home, self.frame.to_arm(cfg.home_position), self._arm_yaw(0.0))
+        self._sdk("home", self._move_home, self.frame.to_arm(cfg.home_tcp), self._arm_yaw(0.0))
         self._sync_setpoint()
         self.pacer.reset()
         self.set_gripper(cfg.gripper_max_width, cfg.gripper_max_force / 5)

@@ -104,7 +104,7 @@ class XArmConfig(RobotConfig):
     speed (mm/s, SDK range 15..225). ``gripper_speed_min`` / ``gripper_speed_max``: xArm Gripper speed (SDK: r/min) that
     force 0 / ``gripper_max_force`` maps to (this gripper has no force limit in the SDK; its closing speed is
     the closest setting). ``yaw_offset`` (rad): arm yaw at which the fingers close along base y.
-    ``base_position`` (m): the arm base origin in our base frame. ``home_position`` (m): TCP at home.
+    ``base_position`` (m): the arm base origin in our base frame. ``home_tcp`` (m): TCP at home.
     """
 
     ip: str = "192.168.1.185"
@@ -122,7 +122,6 @@ class XArmConfig(RobotConfig):
     g2_speed: float = 100.0
     yaw_offset: float = 0.0
     base_position: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    home_position: tuple[float, float, float] = (0.35, 0.0, 0.35)
 
     def __post_init__(self) -> None:
         if self.gripper not in GRIPPER_KINDS:
@@ -440,13 +439,13 @@ class XArmRobot(Robot):
         self._next_tick = None
 
     def home(self) -> None:
-        """Move slowly to ``config.home_position`` (gripper down, yaw 0) in position mode (``set_position``,
+        """Move slowly to ``config.home_tcp`` (gripper down, yaw 0) in position mode (``set_position``,
         ``home_speed`` m/s, ``home_acc`` m/s^2, waiting), open the gripper, and return to servo mode."""
         self._require_ready()
         cfg = self.config
         self._call("set_mode", 0)
         self._call("set_state", 0)
-        x, y, z, roll, pitch, yaw = to_arm_pose(cfg.home_position, 0.0, cfg)
+        x, y, z, roll, pitch, yaw = to_arm_pose(cfg.home_tcp, 0.0, cfg)
         self._call("set_position", x=x, y=y, z=z, roll=roll, pitch=pitch, yaw=yaw, speed=1000.0 * cfg.home_speed,
                    mvacc=1000.0 * cfg.home_acc, is_radian=False, wait=True)
         self._enter_servo_mode()
