@@ -89,3 +89,26 @@ class BaseFrame:
 
 __all__ = ["BaseFrame", "wrap_half_turn", "rotvec_down", "quat_down", "matrix_from_rotvec", "matrix_from_quat",
            "finger_yaw", "tool_down_cos"]
+
+
+def limit_setpoint(position: Sequence[float], yaw: float, target: Sequence[float], target_yaw: float,
+                   workspace_min: Sequence[float], workspace_max: Sequence[float], max_step: float,
+                   max_dyaw: float) -> tuple[tuple[float, float, float], float, bool]:
+    """The set-point a streaming driver may send next: ``position`` (m, base frame) clipped to the workspace
+    box and to at most ``max_step`` m from the last ``target``; ``yaw`` (rad) taken as the half-turn equivalent
+    nearest ``target_yaw`` (a parallel gripper is symmetric) and moved at most ``max_dyaw`` rad. Returns
+    (position, yaw, clipped). Raises ValueError on a non-finite input."""
+    if len(position) != 3 or not all(math.isfinite(float(v)) for v in position) or not math.isfinite(yaw):
+        raise ValueError(f"servo needs a finite [x, y, z] (m) and yaw (rad), got {position!r}, {yaw!r}")
+    want = [float(v) for v in position]
+    pos = [min(max(v, lo), hi) for v, lo, hi in zip(want, workspace_min, workspace_max)]
+    clipped = any(abs(a - b) > 1e-9 for a, b in zip(pos, want))
+    step = math.dist(pos, target)
+    if step > max_step:
+        pos = [t + max_step / step * (v - t) for v, t in zip(pos, target)]
+        clipped = True
+    y_goal = target_yaw + math.remainder(float(yaw) - target_yaw, math.pi)
+    if abs(y_goal - target_yaw) > max_dyaw + 1e-12:
+        y_goal = target_yaw + math.copysign(max_dyaw, y_goal - target_yaw)
+        clipped = True
+    return (pos[0], pos[1], pos[2]), y_goal, clipped

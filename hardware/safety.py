@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
-from hardware.base import Robot, RobotError, RobotState, ServoCommand
+from hardware.base import RobotError
 
 logger = logging.getLogger(__name__)
 Vec3 = tuple[float, float, float]

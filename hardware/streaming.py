@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from hardware.base import Robot, RobotConfig, RobotError, RobotState, ServoCommand
-from hardware.frames import BaseFrame, Matrix, finger_yaw, tool_down_cos, wrap_half_turn
+from hardware.frames import BaseFrame, Matrix, finger_yaw, limit_setpoint, tool_down_cos, wrap_half_turn
 from hardware.pacing import Pacer
 
 logger = logging.getLogger(__name__)
@@ -199,23 +199,15 @@ class StreamingArm(Robot):
     def servo(self, position: Sequence[float], yaw: float) -> ServoCommand:
         """Clip to the workspace, ``max_speed / control_hz`` and ``max_yaw_rate / control_hz``, then stream."""
         self._require_ready()
-        if len(position) != 3 or not all(math.isfinite(float(v)) for v in position) or not math.isfinite(yaw):
-            raise RobotError(f"servo needs a finite [x, y, z] (m) and yaw (rad), got {position!r}, {yaw!r}")
         if self._tilt_msg:
             raise RobotError(self._tilt_msg)
         cfg = self.config
-        want = [float(v) for v in position]
-        pos = [min(max(v, lo), hi) for v, lo, hi in zip(want, cfg.workspace_min, cfg.workspace_max)]
-        clipped = any(abs(a - b) > 1e-9 for a, b in zip(pos, want))
-        step, max_step = math.dist(pos, self._target), cfg.max_speed / cfg.control_hz
-        if step > max_step:
-            pos = [t + max_step / step * (v - t) for v, t in zip(pos, self._target)]
-            clipped = True
-        y_goal = self._target_yaw + math.remainder(float(yaw) - self._target_yaw, math.pi)
-        max_dyaw = cfg.max_yaw_rate / cfg.control_hz
-        if abs(y_goal - self._target_yaw) > max_dyaw + 1e-12:
-            y_goal = self._target_yaw + math.copysign(max_dyaw, y_goal - self._target_yaw)
-            clipped = True
+        try:
+            pos, y_goal, clipped = limit_setpoint(position, yaw, self._target, self._target_yaw, cfg.workspace_min,
+                                                  cfg.workspace_max, cfg.max_speed / cfg.control_hz,
+                                                  cfg.max_yaw_rate / cfg.control_hz)
+        except ValueError as e:
+            raise RobotError(str(e)) from None
         self._sdk("servo", self._send_pose, self.frame.to_arm(pos), self._arm_yaw(y_goal))
         self._target = (pos[0], pos[1], pos[2])
         self._target_yaw = y_goal

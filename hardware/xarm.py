@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from hardware.base import Robot, RobotConfig, RobotError, RobotState, ServoCommand
+from hardware.frames import limit_setpoint
 
 logger = logging.getLogger(__name__)
 
@@ -364,27 +365,15 @@ class XArmRobot(Robot):
         """Clip the TCP set-point (base frame, m / rad) to the workspace and the per-tick speed limits, send it
         with ``set_servo_cartesian`` (mm / deg) and return what was sent (``clipped`` when anything was cut)."""
         self._require_ready()
-        if len(position) != 3 or not all(math.isfinite(float(v)) for v in position) or not math.isfinite(yaw):
-            raise RobotError(f"servo needs a finite [x, y, z] (m) and yaw (rad), got {position!r}, {yaw!r}")
         if self._tilt_msg:
             raise RobotError(self._tilt_msg)
         cfg = self.config
-        want = [float(v) for v in position]
-        pos = [min(max(v, lo), hi) for v, lo, hi in zip(want, cfg.workspace_min, cfg.workspace_max)]
-        clipped = any(abs(a - b) > 1e-9 for a, b in zip(pos, want))
-        step = math.dist(pos, self._target)
-        max_step = cfg.max_speed / cfg.control_hz
-        if step > max_step:
-            k = max_step / step
-            pos = [t + k * (v - t) for v, t in zip(pos, self._target)]
-            clipped = True
-        # yaw: the half-turn-equivalent nearest the current set-point, then rate-limited
-        y_goal = self._target_yaw + math.remainder(float(yaw) - self._target_yaw, math.pi)
-        max_dyaw = cfg.max_yaw_rate / cfg.control_hz
-        dyaw = y_goal - self._target_yaw
-        if abs(dyaw) > max_dyaw + 1e-12:
-            y_goal = self._target_yaw + math.copysign(max_dyaw, dyaw)
-            clipped = True
+        try:
+            pos, y_goal, clipped = limit_setpoint(position, yaw, self._target, self._target_yaw, cfg.workspace_min,
+                                                  cfg.workspace_max, cfg.max_speed / cfg.control_hz,
+                                                  cfg.max_yaw_rate / cfg.control_hz)
+        except ValueError as e:
+            raise RobotError(str(e)) from None
         pose = to_arm_pose(pos, y_goal, cfg, self._arm_yaw_deg)
         self._call("set_servo_cartesian", pose, is_radian=False)
         self._target = (pos[0], pos[1], pos[2])
