@@ -1,7 +1,8 @@
 """Credit assignment: which part of which correction fixed something, read from one episode record.
 
 A lesson comes only from a correction that answered an observed problem — a failure of the step, or the user's
-objection (a correction is the user objecting) — and after which that step succeeded. Every correction is
+objection (a correction is the user objecting) — and after which that step's next run succeeded (a correction
+followed by another failure is no evidence, even if a later correction made the step work). Every correction is
 split into *components* (``offset.x``, ``offset.y``, ``offset.z``, ``yaw``, ``height``, ``speed``, ``force``)
 and each changed component is judged on its own:
 
@@ -320,7 +321,7 @@ def assign(episode: dict[str, Any]) -> Credit:
             if fams:
                 last_fams[k] = fams
             verdicts = _judge(deltas, fams, _failure_before(runs, k, c))
-            fixed = _succeeded_after(runs, k, c)
+            fixed = _succeeded_next(runs, k, c)
             for comp, verdict in verdicts.items():
                 slot = credit.setdefault((k, comp), {"strong": False, "weak": False, "utterances": [], "problem": "objection"})
                 if verdict == "dropped" or not fixed:
@@ -388,12 +389,15 @@ def _failure_before(runs: list[dict[str, Any]], k: tuple[str, Any, int], c: dict
     return None if o.get("success") or o.get("failure") in (None, "stopped") else str(o.get("failure"))
 
 
-def _succeeded_after(runs: list[dict[str, Any]], k: tuple[str, Any, int], c: dict[str, Any]) -> bool:
-    """Whether the step ran after the correction (or the correction changed the run in progress) and its last run
-    succeeded."""
+def _succeeded_next(runs: list[dict[str, Any]], k: tuple[str, Any, int], c: dict[str, Any]) -> bool:
+    """Whether the step's first run after the correction (the run in progress, for a correction made during
+    motion) succeeded: the evidence that this correction fixed something. A correction followed by another
+    failure gave no such evidence, even when a later, different correction made the step work ("grip harder",
+    still slipping, then "lower": only the lowering is credited)."""
     mine = [r for r in runs if (r["call"].get("skill"), _who(r["call"])) == k[:2]]
-    after = [r for r in mine if _t(r) >= _t(c)]
     if c.get("during_motion"):
         running = [r for r in mine if _t(r) < _t(c)]
-        after = running[-1:] + after
-    return bool(after) and bool((after[-1].get("outcome") or {}).get("success"))
+        if running:
+            return bool((running[-1].get("outcome") or {}).get("success"))
+    after = [r for r in mine if _t(r) >= _t(c)]
+    return bool(after) and bool((after[0].get("outcome") or {}).get("success"))

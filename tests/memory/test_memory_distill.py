@@ -168,3 +168,19 @@ def test_an_undone_correction_teaches_nothing():
     p1 = [pick("red block"), place("green bowl", offset=[0.0, 0.02, 0.0])]
     undo = dict(corr("undo", 1, p1, base), level="none")
     assert distill_episode(episode("t", scn, base, base, corrections=[corr("move left", 1, base, p1), undo])) == []
+
+
+def test_a_correction_followed_by_another_failure_is_no_evidence():
+    """'grip harder', the block still slips, then 'a touch lower' and the pick works: only the lowering is
+    credited (a bevelled block looks like a slip to the user; the force it asked for fixed nothing)."""
+    scn = scene(obj("small purple block", "block", "purple", 0.03), BOWL)
+    base = [pick("small purple block"), place("green bowl")]
+    harder = [pick("small purple block", force=30.0), place("green bowl")]
+    final = [pick("small purple block", force=30.0, offset=[0.0, 0.0, -0.012]), place("green bowl")]
+    cs = [corr("grip it harder", 0, base, harder, t=1001.5), corr("a touch lower", 0, harder, final, t=1003.5)]
+    steps = [run(base[0], 1001.0, ok=False, failure="slipped"), run(harder[0], 1002.0, ok=False, failure="slipped"),
+             run(final[0], 1004.0), run(final[1], 1005.0)]
+    ep = episode("put the small purple block in the green bowl", scn, base, final, corrections=cs, steps=steps)
+    (e,) = distill_episode(ep)
+    assert [c["arg"] for c in e.effect["changes"]] == ["offset"]
+    assert any("force" in d and "did not succeed" in d for d in assign(ep).dropped)
