@@ -36,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_.add_argument("--scene", default=None, help="measured scene JSON (hardware.scene.Scene) when there is no camera")
     run_.add_argument("--policy", default="embedded", help="policy name (agent.factory.make_policy)")
     run_.add_argument("--log", default=None, help="episode log folder")
+    run_.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
+                      help="speak corrections (hands-free microphone), or replay a WAV file; 'stop' halts at once "
+                           "(the simulated arm then runs in real time, as a real one does)")
     run_.set_defaults(_run=run_run)
 
 
@@ -129,7 +132,7 @@ def _make_world(rf: RobotFile, robot: Robot, scene: Optional[str]) -> tuple[Worl
 def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
     from agent.channel import Channel
     from agent.factory import make_policy
-    from agent.session import TeachingSession
+    from agent.session import SessionConfig, TeachingSession
     from hardware.safe_robot import SafeRobot
     from memory.episodes import EpisodeLog
 
@@ -140,6 +143,7 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
         limits.watchdog_s = 0  # the simulation waits for its next command; a slow CPU is no stalled arm
     robot = SafeRobot(arm, limits)
     stdin = stdin or sys.stdin
+    voice = None
     try:
         robot.connect()
         world: World
@@ -149,7 +153,9 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
             world, scene = sim_world, sim_world.scene  # type: ignore[attr-defined]
         else:
             world, scene = _make_world(rf, robot, args.scene)
-        session = TeachingSession(robot, world, make_policy(args.policy), log=EpisodeLog(args.log), scene=scene)
+        config = SessionConfig(real_time_factor=1.0) if args.voice and sim_world is not None else SessionConfig()
+        session = TeachingSession(robot, world, make_policy(args.policy), log=EpisodeLog(args.log), scene=scene,
+                                  config=config)
         channel = Channel()
 
         def feed() -> None:
@@ -159,8 +165,14 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
             channel.close()  # end of input: no more corrections will come
 
         threading.Thread(target=feed, name="stdin", daemon=True).start()
+        if args.voice:
+            from agent.voice import start_terminal_voice
+
+            voice = start_terminal_voice(args.voice, session, lambda: channel, print, scene, session.log)
         summary = session.run_episode(args.task, channel)
         print(json.dumps({"status": summary.status, "success": summary.success}))
         return 0 if summary.success else 1
     finally:
+        if voice is not None:
+            voice.close()
         _close(robot, sim_world)
