@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retrain": ("agent.learn.retrain", "finetune the policy on logged episodes; promote it only through the gate"),
     "policy": ("agent.learn.policy_cli", "list, use and roll back trained policies (the policy registry)"),
     "robot": ("agent.robot_cli", "a real arm from a robot config file: check (moves nothing) or run a teaching episode"),
+    "serve": ("agent.web.serve_cli", "teach from a browser: camera, plan, change log, typed or spoken corrections, stop"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "skills": ("agent.bench.skills", "default pick-and-place on random scenes: success rate and real-time factor"),
@@ -32,6 +33,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "train": ("agent.bench.train", "finetuning throughput of the embedded policy, data loading included"),
     "retrain": ("agent.bench.retrain", "the learning loop measured: teach with an idiolect, retrain, new utterances, teach again"),
     "perception": ("agent.bench.perception", "camera calibration and block/bowl perception against simulator ground truth"),
+    "web": ("agent.web.bench", "frame latency (sim step to pixels in a headless Chromium) and frame rate of robocorrect serve"),
 }
 
 

@@ -52,6 +52,9 @@ class TeachingSession:
         self.run_skill: RunSkill = run_skill or default_run_skill
         self.reset_world, self.default_scene = reset_world, scene
         self.listeners: list[Callable[[SessionEvent], None]] = []
+        # called as fn(tick, robot_state) at every control tick of a running step, from the robot's thread,
+        # after pacing and before the channel is polled (a UI's camera stream times its frames by it); keep it short
+        self.tick_listeners: list[Callable[[int, Any], None]] = []
         self.events: list[SessionEvent] = []
         self.channel: Optional[Channel] = None
         self.lock = threading.RLock()
@@ -199,6 +202,8 @@ class TeachingSession:
             ahead = (float(state.time_s) - sim0) / rtf - (time.perf_counter() - wall0)
             if ahead > 0:
                 time.sleep(ahead)
+        for fn in list(self.tick_listeners):
+            fn(tick, state)
         self.grounding.poll()  # a grounding that finished in the worker is handed over at this tick boundary
         ch, running = self.channel, self.running
         if ch is None or running is None:
