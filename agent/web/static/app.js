@@ -3,7 +3,7 @@
 "use strict";
 
 const rc = window.rc = {
-  frames: 0, movingFrames: [], latencies: [], tcpLog: [], header: null, state: null, role: null,
+  frames: 0, movingFrames: [], latencies: [], renderMs: [], tcpLog: [], header: null, state: null, role: null,
   client: null, events: [], errors: [], connected: false,
 };
 
@@ -69,7 +69,7 @@ async function onFrame(buf) {
     const drawn = Date.now() / 1000;
     const lat = 1000 * (drawn - header.t_step);
     rc.frames += 1; rc.header = header;
-    if (header.moving) { rc.latencies.push(lat); rc.movingFrames.push(drawn); if (rc.latencies.length > 5000) rc.latencies.shift(); if (rc.movingFrames.length > 5000) rc.movingFrames.shift(); }
+    if (header.moving) { rc.latencies.push(lat); rc.renderMs.push(header.render_ms); rc.movingFrames.push(drawn); if (rc.latencies.length > 5000) rc.latencies.shift(); if (rc.movingFrames.length > 5000) rc.movingFrames.shift(); }
     rc.tcpLog.push({ t: drawn, tcp: header.tcp, moving: header.moving, tick: header.tick });
     if (rc.tcpLog.length > 5000) rc.tcpLog.shift();
     fpsCount += 1;
@@ -93,7 +93,7 @@ function onMessage(m) {
   } else if (m.type === "state") {
     renderState(m);
   } else if (m.type === "event") {
-    rc.events.push(m); onEvent(m);
+    m.received = Date.now(); rc.events.push(m); onEvent(m);
   } else if (m.type === "control") {
     setRole(m.controller === rc.client ? "control" : "watch", m.message, m.controller === null);
   } else if (m.type === "question") {
