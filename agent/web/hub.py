@@ -85,11 +85,14 @@ class Hub:
     @staticmethod
     async def pump(c: Client, ws: Any) -> None:
         """Send ``c``'s outbox, then its newest frame, as they come, until the websocket closes."""
-        while not c.closed:
-            await c.wake.wait()
-            c.wake.clear()
-            while c.outbox:
-                await ws.send_text(c.outbox.popleft())
-            if c.frame is not None:
-                data, c.frame = c.frame, None
-                await ws.send_bytes(data)
+        try:
+            while not c.closed:
+                await c.wake.wait()
+                c.wake.clear()
+                while c.outbox:
+                    await ws.send_text(c.outbox.popleft())
+                if c.frame is not None:
+                    data, c.frame = c.frame, None
+                    await ws.send_bytes(data)
+        except Exception:  # noqa: BLE001 - the page went away mid-send; its receive loop ends the connection
+            c.closed = True

