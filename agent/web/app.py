@@ -81,7 +81,8 @@ def create_app(server: Any) -> Any:
                      "message": ("you control the robot" if role == "control" else
                                  "watching: another page controls this robot; you see everything it does"),
                      "camera": {"name": cfg.camera, "size": list(cfg.frame_size), "fps": cfg.fps},
-                     "speech": server.voice.available() is None, **{"state": ctl.snapshot()}}, to=client.id)
+                     "speech": server.voice.available() is None,
+                     "control_hz": float(getattr(getattr(ctl.robot, "config", None), "control_hz", 0.0) or 0.0), **{"state": ctl.snapshot()}}, to=client.id)
         server.streamer.poke()
         try:
             while True:

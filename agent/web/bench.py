@@ -9,6 +9,11 @@ more, presses the stop button mid-motion and records how many control ticks pass
 the server and the arm halting, and how long until the page showed it.
 
     robocorrect bench web --json        # last line: {"latency_ms": {"p50", "p95", "mean", "n"}, "fps_moving", ...}
+
+``sim_rate_moving`` is how fast the arm really ran while the frames were measured (simulated seconds per wall
+second; 1.0 = real time); ``tick_gap_ms`` the wall time between consecutive control ticks (the session paces
+ticks at the robot's ``control_hz``; a render in the server's own process, ``--render thread``, holds the
+interpreter lock and delays the next tick).
 """
 from __future__ import annotations
 
@@ -64,6 +69,21 @@ def _segments(ts: list[float], gap_s: float = 0.5) -> list[list[float]]:
     return segs
 
 
+def _sim_rates(ticks: list[list[float]], hz: float) -> list[float]:
+    """Simulated seconds per wall second while a skill moved: control ticks (at ``hz``) per second of
+    ``t_step``, over each skill's run (ticks restart at 0 with every skill)."""
+    out, seg = [], []
+    for t, k in ticks + [[float("inf"), -1]]:
+        if k is None:
+            continue
+        if seg and (k < seg[-1][1] or t - seg[-1][0] > 0.5):
+            if len(seg) >= 5 and seg[-1][0] > seg[0][0]:
+                out.append((seg[-1][1] - seg[0][1]) / hz / (seg[-1][0] - seg[0][0]))
+            seg = []
+        seg.append((t, k))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise UsageError("--episodes must be at least 1")
@@ -112,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     res["command"] = "robocorrect bench web " + " ".join(a for a in sys.argv[3:] if a)
     lat = res["latency_ms"]
     say(f"sim step to pixels while moving: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms over {lat['n']} frames; "
-        f"{res['fps_moving']:.1f} frames/s while moving (render+encode p50 {res['render_ms_p50']:.0f} ms); "
+        f"{res['fps_moving']:.1f} frames/s while moving (render+encode p50 {res['render_ms_p50']:.0f} ms; the arm ran at "
+        f"{res['sim_rate_moving']}x real time; control ticks {res['tick_gap_ms'].get('p50')} ms apart at p50, "
+        f"{res['tick_gap_ms'].get('p99')} ms at p99); "
         f"stop: {res['stop']['ticks_to_halt']} tick(s) to halt, {res['stop']['page_ms']:.0f} ms until the page showed it")
     if args.json:
         print(json.dumps(res), flush=True)
@@ -126,8 +148,10 @@ def _measure(page: Any, url: str, args: argparse.Namespace, say: Any) -> dict[st
     fps: list[float] = []
     render_ms: list[float] = []
     shot = False
+    rates: list[float] = []
+    hz = float(page.evaluate("rc.hello.control_hz")) or 60.0
     for i in range(args.episodes):
-        page.evaluate("rc.latencies = []; rc.movingFrames = []; rc.renderMs = []")
+        page.evaluate("rc.latencies = []; rc.movingFrames = []; rc.renderMs = []; rc.movingTicks = []")
         k = page.evaluate("rc.events.length")
         page.evaluate(f"send({{op: 'text', text: {json.dumps(args.task)}}})")
         if args.screenshot and not shot:
@@ -144,6 +168,7 @@ def _measure(page: Any, url: str, args: argparse.Namespace, say: Any) -> dict[st
         for seg in _segments(ts):
             if len(seg) >= 5:
                 fps.append((len(seg) - 1) / (seg[-1] - seg[0]))
+        rates += _sim_rates(page.evaluate("rc.movingTicks"), hz)
         say(f"episode {i + 1}: {len(lat)} moving frames, p50 {_pct(lat, 0.5):.0f} ms")
     # stop mid-motion
     k = page.evaluate("rc.events.length")
@@ -155,6 +180,7 @@ def _measure(page: Any, url: str, args: argparse.Namespace, say: Any) -> dict[st
     page.wait_for_function(f"rc.events.slice({k}).some(e => e.kind === 'stopped')", timeout=60_000)
     t_seen = page.evaluate(f"rc.events.slice({k}).find(e => e.kind === 'stopped').received")
     stop = page.evaluate("rc.state.last_stop")
+    tick_gaps = page.evaluate("rc.state.tick_gaps_ms")
     page.evaluate("send({op: 'text', text: 'give up'})")
     n_frames = sum(len(s) for s in [latencies])
     return {
@@ -163,6 +189,8 @@ def _measure(page: Any, url: str, args: argparse.Namespace, say: Any) -> dict[st
         "fps_moving": round(sorted(fps)[len(fps) // 2], 2) if fps else 0.0,
         "fps_moving_segments": [round(f, 2) for f in fps],
         "render_ms_p50": round(_pct(render_ms, 0.5), 1),
+        "sim_rate_moving": round(_pct(rates, 0.5), 2) if rates else None,
+        "tick_gap_ms": tick_gaps,
         "stop": {"ticks_to_halt": (stop.get("halted_tick") or 0) - (stop.get("requested_tick") or 0),
                  "requested_tick": stop.get("requested_tick"), "halted_tick": stop.get("halted_tick"),
                  "page_ms": round(t_seen - t_click, 1)},

@@ -14,6 +14,7 @@ kind, its text (a string of at most ``MAX_TEXT`` characters); a refusal is one `
 """
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import threading
@@ -65,6 +66,8 @@ class RobotController:
         self.ended = threading.Event()
         self.controller_id: Optional[str] = None
         self.last_tick: Optional[int] = None
+        self._tick_t: Optional[float] = None
+        self.tick_gaps: "collections.deque[float]" = collections.deque(maxlen=5000)  # s between control ticks
         self.last_stop: dict[str, Any] = {}
         self.change_log: list[dict[str, Any]] = []  # every correction of this server's life, newest last
         self._lock = threading.RLock()
@@ -219,7 +222,18 @@ class RobotController:
         return f"put the {blocks[0]} in the {places[0]}" if blocks and places else "put the red block in the green bowl"
 
     def _on_tick(self, tick: int, state: Any) -> None:
-        self.last_tick = tick
+        now = time.perf_counter()
+        if tick > 0 and self._tick_t is not None and tick == (self.last_tick or 0) + 1:
+            self.tick_gaps.append(now - self._tick_t)
+        self.last_tick, self._tick_t = tick, now
+
+    def tick_gap_stats(self) -> dict[str, float]:
+        """Wall-clock ms between consecutive control ticks of the recent motions (p50, p99, max)."""
+        g = sorted(self.tick_gaps)
+        if not g:
+            return {}
+        return {"p50": round(1000 * g[len(g) // 2], 1), "p99": round(1000 * g[min(len(g) - 1, int(0.99 * len(g)))], 1),
+                "max": round(1000 * g[-1], 1), "n": len(g)}
 
     def _on_event(self, ev: SessionEvent) -> None:
         msg = event_json(ev)
@@ -256,6 +270,7 @@ class RobotController:
             "running_step": s.running_step, "paused": s.paused, "next": s.next_action() if s.started else "",
             "objects": objects, "knowledge_notes": list(s.knowledge_notes or []), "knowledge": knowledge,
             "controller": self.controller_id, "last_stop": dict(self.last_stop), "change_log": self.change_log[-50:],
+            "tick_gaps_ms": self.tick_gap_stats(),
         }
 
 

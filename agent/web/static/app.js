@@ -3,7 +3,7 @@
 "use strict";
 
 const rc = window.rc = {
-  frames: 0, movingFrames: [], latencies: [], renderMs: [], tcpLog: [], header: null, state: null, role: null,
+  frames: 0, movingFrames: [], latencies: [], renderMs: [], movingTicks: [], tcpLog: [], header: null, state: null, role: null,
   client: null, events: [], errors: [], connected: false,
 };
 
@@ -69,7 +69,7 @@ async function onFrame(buf) {
     const drawn = Date.now() / 1000;
     const lat = 1000 * (drawn - header.t_step);
     rc.frames += 1; rc.header = header;
-    if (header.moving) { rc.latencies.push(lat); rc.renderMs.push(header.render_ms); rc.movingFrames.push(drawn); if (rc.latencies.length > 5000) rc.latencies.shift(); if (rc.movingFrames.length > 5000) rc.movingFrames.shift(); }
+    if (header.moving) { rc.latencies.push(lat); rc.renderMs.push(header.render_ms); rc.movingTicks.push([header.t_step, header.tick]); rc.movingFrames.push(drawn); if (rc.latencies.length > 5000) rc.latencies.shift(); if (rc.movingFrames.length > 5000) rc.movingFrames.shift(); }
     rc.tcpLog.push({ t: drawn, tcp: header.tcp, moving: header.moving, tick: header.tick });
     if (rc.tcpLog.length > 5000) rc.tcpLog.shift();
     fpsCount += 1;
@@ -84,7 +84,7 @@ async function onFrame(buf) {
 // --- messages ---------------------------------------------------------------------------------------
 function onMessage(m) {
   if (m.type === "hello") {
-    rc.client = m.client; setRole(m.role, m.message);
+    rc.client = m.client; rc.hello = m; setRole(m.role, m.message);
     const notes = { scene: "camera facing the robot: the robot's left (+y) is on the image's right",
                     user: "camera behind the robot, where you stand: its left is your left", wrist: "wrist camera" };
     $("camnote").textContent = notes[m.camera.name] || "";
