@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from agent.web.browse import BadRequest, NotFound, load_bench
 from agent.web.controller import CommandError, jsonable
 from agent.web.plot import teach_svg
-from agent.web.security import Guard, GuardMiddleware
+from agent.web.security import Guard, GuardMiddleware, cookie_name
 from agent.web.speech_in import AudioRejected
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -61,7 +61,10 @@ def create_app(server: Any) -> Any:
         return endpoint
 
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=NO_CACHE)
+        r = FileResponse(STATIC / "index.html", headers=NO_CACHE)
+        if cfg.token:  # the guard let this request in, so it carried the token: the page's own loads carry it on
+            r.set_cookie(cookie_name(cfg.port), cfg.token, httponly=True, samesite="strict", path="/")
+        return r
 
     def episode_frame(r: Request) -> Response:
         return FileResponse(browser.frame_path(r.path_params["eid"], r.path_params["n"]), media_type="image/png")
@@ -106,7 +109,7 @@ def create_app(server: Any) -> Any:
             if data is not None:
                 if len(data) > MAX_MESSAGE:
                     raise CommandError("a recording is at most 4 MB")
-                ctl._require_control(client)
+                ctl.require_control(client)
                 heard = await asyncio.to_thread(server.voice.transcribe, data, ctl.scene)
                 hub.publish({"type": "heard", "text": heard.text, "confidence": round(heard.confidence, 3),
                              "accepted": heard.accepted, "message": heard.message})

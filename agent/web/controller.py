@@ -101,10 +101,11 @@ class RobotController:
         self.publish({"type": "control", "controller": client, "message": "a page took control of the robot"})
 
     def release(self, client: str) -> None:
-        self._require_control(client)
+        self.require_control(client)
         self.leave(client)
 
-    def _require_control(self, client: str) -> None:
+    def require_control(self, client: str) -> None:
+        """Raise :class:`CommandError` unless page ``client`` controls the robot."""
         if self.controller_id != client:
             raise CommandError("you are watching: another page controls this robot" if self.controller_id
                                else "nobody controls this robot: press 'take control' first")
@@ -127,7 +128,7 @@ class RobotController:
         if op == "take":
             self.take(client)
             return None
-        self._require_control(client)
+        self.require_control(client)
         if op == "release":
             self.release(client)
         elif op == "stop":

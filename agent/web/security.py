@@ -6,7 +6,10 @@
    origin (``http://<Host>``) or one listed in ``ServeConfig.origins``; 'null' origins are refused. Clients
    that send no ``Origin`` (curl, scripts) are not browsers and are judged by the token alone.
 3. **Token**: when the server has one (always, beyond loopback), ``Authorization: Bearer T``,
-   ``X-Robocorrect-Token: T`` or ``?token=T`` must carry it (compared in constant time).
+   ``X-Robocorrect-Token: T``, ``?token=T`` or the page's cookie must carry it (compared in constant time).
+   The page is opened once with ``?token=T``; its answer sets an HttpOnly, SameSite=Strict cookie
+   (:func:`cookie_name`) so that the page's own script, style and images load without the token in their
+   addresses; SameSite=Strict keeps other sites' pages from sending it.
 
 A refused HTTP call gets one JSON ``{"error": ...}`` with 403 (401 for the token); a refused websocket is
 closed before it is accepted (the browser sees a failed handshake). Nothing behind a refused request runs.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import parse_qs
 
@@ -22,6 +26,11 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def cookie_name(port: int) -> str:
+    """The page's token cookie (per port: cookies are shared between the ports of one host)."""
+    return f"rc_token_{port}"
 
 
 class Guard:
@@ -58,8 +67,7 @@ class Guard:
             return True
         return bool(host) and origin in (f"http://{host}", f"https://{host}")
 
-    @staticmethod
-    def _token_of(scope: Scope, headers: dict[str, str]) -> Optional[str]:
+    def _token_of(self, scope: Scope, headers: dict[str, str]) -> Optional[str]:
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             return auth[7:].strip()
@@ -67,7 +75,15 @@ class Guard:
             return headers["x-robocorrect-token"].strip()
         q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         vals = q.get("token")
-        return vals[0] if vals else None
+        if vals:
+            return vals[0]
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get("cookie", ""))
+        except CookieError:
+            return None
+        c = cookies.get(cookie_name(self.port))
+        return c.value if c is not None else None
 
 
 class GuardMiddleware:

@@ -49,6 +49,10 @@ def test_token_guard():
     assert g.check(scope("10.0.0.5:8000", origin="http://10.0.0.5:8000", auth=f"Bearer {TOKEN}")) is None
     assert g.check(scope("10.0.0.5:8000", origin="https://lab.example.org", auth=f"Bearer {TOKEN}")) is None
     assert g.check(scope("10.0.0.5:8000", origin="http://evil.example", auth=f"Bearer {TOKEN}"))[0] == 403
+    cookie = [(b"host", b"10.0.0.5:8000"), (b"cookie", f"other=1; rc_token_8000={TOKEN}".encode())]
+    assert g.check({"type": "http", "headers": cookie, "query_string": b""}) is None
+    wrong_port = [(b"host", b"10.0.0.5:8000"), (b"cookie", f"rc_token_9000={TOKEN}".encode())]
+    assert g.check({"type": "http", "headers": wrong_port, "query_string": b""})[0] == 401
 
 
 def test_settings_refuse_an_open_server_without_a_token(monkeypatch):

@@ -130,6 +130,24 @@ def test_episode_and_knowledge_ids_are_checked(remote):
         assert set(r.json()) == {"error"}, path
 
 
+def test_the_page_works_with_its_token_and_is_refused_without(remote, chromium):
+    """Opened once with ?token=, the page (script, style, websocket, frames) works and keeps working after a
+    reload without the token in its address; a browser without the token gets a 401 and nothing else."""
+    page = chromium.new_page()
+    page.goto(remote + "/?token=" + TOKEN)
+    page.wait_for_function("rc.frames >= 1 && rc.role === 'control'", timeout=60_000)
+    assert "token" not in page.url  # dropped from the address bar
+    assert page.evaluate("getComputedStyle(document.querySelector('[data-testid=stop]')).backgroundColor") == "rgb(211, 47, 47)"
+    page.reload()
+    page.wait_for_function("rc.frames >= 1 && rc.role === 'control'", timeout=60_000)
+    page.close()
+    stranger = chromium.new_context().new_page()
+    assert stranger.goto(remote + "/").status == 401
+    assert stranger.goto(remote + "/static/app.js").status == 401
+    stranger.close()
+    _unchanged(remote)
+
+
 def test_a_robot_config_file_is_served_too(tmp_path):
     """``--robot CONFIG`` (a simulated arm from a robot config file, behind the safety layer) with a measured
     scene: the page's state lists its objects and camera frames arrive."""
