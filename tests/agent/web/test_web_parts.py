@@ -110,3 +110,37 @@ def test_the_teaching_benchmark_plots_as_svg(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(BadRequest):
         load_bench(str(tmp_path / "bad.json"))
+
+
+def test_knowledge_and_policies_are_browsable_read_only(tmp_path):
+    from agent.web.browse import Browser, NotFound
+    from memory.embed import HashingEmbedder
+    from memory.episodes import EpisodeLog
+    from memory.kb import KnowledgeBase
+
+    with KnowledgeBase(tmp_path / "kb", embedder=HashingEmbedder()) as kb:
+        kid = kb.add({"text": "grip red harder", "scope": "skill", "effect": {"skill": "pick", "changes": [
+            {"arg": "force", "op": "scale", "value": 1.5}]}, "conditions": {"skill": "pick", "object_color": "red"}})
+        log = EpisodeLog(tmp_path / "episodes")
+        try:
+            b = Browser(log, kb=kb, policies=str(tmp_path / "policies"))
+            listed = b.knowledge()["entries"]
+            assert [e["id"] for e in listed] == [kid] and listed[0]["text"] == "grip red harder"
+            entry = b.knowledge_entry(str(kid))
+            assert entry["effect"]["changes"][0]["arg"] == "force" and entry["conditions"]["object_color"] == "red"
+            for bad, err in (("x1", BadRequest), ("99999", NotFound)):
+                with pytest.raises(err):
+                    b.knowledge_entry(bad)
+            assert b.episodes() == []
+            with pytest.raises(NotFound):
+                b.episode("nope")
+            with pytest.raises(BadRequest):
+                b.episode("../etc")
+            reg = b.policy_registry()
+            assert reg["active"] == "shipped" and reg["policies"] == {}
+            assert not (tmp_path / "policies").exists()  # browsing creates nothing
+        finally:
+            log.close()
+    empty = Browser(EpisodeLog(tmp_path / "e2"), kb=None, kb_path=str(tmp_path / "no-kb"))
+    assert empty.knowledge()["entries"] == [] and not (tmp_path / "no-kb").exists()
+    empty.log.close()
