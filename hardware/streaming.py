@@ -58,6 +58,7 @@ class StreamingArm(Robot):
     lifecycle, written once here so that units, clipping and fault handling cannot differ between vendors."""
 
     vendor = "arm"
+    real_time = True  # a real arm keeps moving between commands: the safety layer's watchdog guards it
     config: StreamingConfig
 
     def __init__(self, config: StreamingConfig, clock: Callable[[], float] = time.monotonic,

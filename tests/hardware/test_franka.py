@@ -3,17 +3,13 @@
 REAL franky signatures. The fake lives in ``hardware/fakes/franka.py``."""
 from __future__ import annotations
 
-import math
-import sys
-import types
-
 import pytest
 
 from hardware.base import RobotError
 from hardware.factory import make_robot
 from hardware.fixed_world import StaticWorld
 from hardware.franka import FrankaConfig, FrankaRobot
-from hardware.frames import matrix_from_quat, quat_down
+from hardware.frames import matrix_from_quat
 from hardware.scene import Scene, SceneObject
 from skills.library import run_plan
 
