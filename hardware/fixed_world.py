@@ -40,12 +40,20 @@ class StaticWorld(World):
         # default: the robot's own hand geometry (RobotConfig.fingertip_below_tcp)
         self.fingertip_below_tcp = fingertip_below_tcp if fingertip_below_tcp is not None else (robot.config if robot else RobotConfig()).fingertip_below_tcp
         self.lift_min = lift_min
-        self._pose: dict[str, tuple[tuple[float, float, float], float]] = {
-            o.name: (tuple(o.position), float(o.yaw)) for o in self.scene.objects}  # type: ignore[misc]
+        self._pose: dict[str, tuple[tuple[float, float, float], float]] = {}
         self._grasped: Optional[str] = None
+        self.reset()
         self._grasp_z = 0.0
         self._in_hand = (0.0, 0.0, 0.0)  # object centre minus TCP at the grasp (m)
         self._yaw_in_hand = 0.0
+
+    def reset(self, scene: Scene | None = None) -> None:
+        """Start again from ``scene`` (or the measured scene this world was made with): every object back at its
+        measured pose, nothing grasped (after the table was set up again by hand)."""
+        if scene is not None:
+            self.scene = copy.deepcopy(scene)
+        self._pose = {o.name: (tuple(o.position), float(o.yaw)) for o in self.scene.objects}  # type: ignore[misc]
+        self._grasped = None
 
     # --- World interface ----------------------------------------------------------------------------------
     def names(self) -> list[str]:

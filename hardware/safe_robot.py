@@ -58,7 +58,8 @@ def describe_limits(limits: SafetyLimits) -> dict[str, Any]:
 class SafeRobot(Robot):
     """Wraps ``robot``; enforces ``limits`` (units in :class:`hardware.safety.SafetyLimits`). ``config`` is the
     wrapped robot's with ``max_speed`` and ``nominal_speed`` lowered to the layer's per-axis speed limit, so that
-    skills plan motions the layer does not have to cut. Counters: ``watchdog.fired`` (watchdog stops), ``refused``."""
+    skills plan motions the layer does not have to cut. Counters: ``watchdog.fired`` (watchdog stops), ``refused``
+    (commands refused), ``cut`` (set-points a limit changed)."""
 
     def __init__(self, robot: Robot, limits: SafetyLimits | None = None) -> None:
         """``limits`` default: :func:`default_limits` of ``robot.config`` (watchdog on for a real-time arm)."""
@@ -73,6 +74,7 @@ class SafeRobot(Robot):
         self.watchdog = Watchdog(self.limits.watchdog_s, self._watchdog_stop)
         self.fault: str | None = None
         self.refused = 0
+        self.cut = 0  # set-points a limit cut (sent changed)
         self._lock = threading.RLock()
         self._motion: Motion | None = None
         self._sent: Optional[tuple[float, float, float]] = None  # what the wrapped robot reported sending last
@@ -154,6 +156,7 @@ class SafeRobot(Robot):
                 self._sync()
             assert self._motion is not None
             step = self.limiter.step(self._motion, position, yaw)
+            self.cut += bool(step.limits)
             now = time.monotonic()
             fresh = [c for c in step.limits if now - self._warned.get(c, -math.inf) > WARN_EVERY_S]
             if fresh:  # each limit is named at most once per WARN_EVERY_S; the returned command always names them
@@ -225,7 +228,7 @@ class SafeRobot(Robot):
     def describe(self) -> dict[str, Any]:
         """The limits in use (:func:`describe_limits`), the wrapped robot's class and the layer's counters."""
         return {"robot": type(self.robot).__name__, **describe_limits(self.limits), "refused": self.refused,
-                "watchdog_stops": self.watchdog.fired, "fault": self.fault}
+                "cut_setpoints": self.cut, "watchdog_stops": self.watchdog.fired, "fault": self.fault}
 
     def clear_fault(self) -> None:
         """Forget a latched force / joint-limit fault (after the cause is fixed); the measured pose is the set-point."""
