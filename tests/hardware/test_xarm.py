@@ -14,6 +14,8 @@ import pytest
 from hardware.base import RobotError
 from agent.robots import make_robot
 from hardware.fixed_world import StaticWorld
+from hardware.safe_robot import SafeRobot
+from hardware.safety import SafetyError
 from hardware.xarm import (XArmConfig, XArmRobot, force_to_gripper_speed, from_arm_pose, to_arm_pose, units_to_width,
                            width_to_units)
 from hardware.scene import Scene, SceneError, SceneObject
@@ -71,7 +73,10 @@ def test_sdk_imported_lazily_from_xarm_wrapper(monkeypatch):
     assert made == {} and not robot.is_connected  # the constructor does no I/O
     robot.connect()
     assert made == {"port": "10.0.0.7", "is_radian": False} and robot.is_connected
-    assert isinstance(robot, XArmRobot)
+    assert isinstance(robot, SafeRobot) and isinstance(robot.robot, XArmRobot)  # behind the safety layer by default
+    assert robot.limits.watchdog_s > 0  # a real-time arm: the watchdog guards it
+    robot.disconnect()
+    assert isinstance(make_robot("xarm", ip="10.0.0.7", safety=False), XArmRobot)
 
 
 def test_connect_sequence_ends_in_servo_mode():
@@ -101,13 +106,16 @@ def test_factory_unknown_kind_and_bad_field():
         make_robot("xarm", api=FakeXArmAPI(), colour="red")
 
 
-def test_factory_sim_returns_the_worlds_robot():
+def test_factory_sim_returns_the_worlds_robot_behind_the_safety_layer():
     robot = make_robot("sim", control_hz=60.0)
     try:
         from sim.panda import SimPanda
-        assert isinstance(robot, SimPanda) and robot.world.robot is robot
+        assert isinstance(robot, SafeRobot) and isinstance(robot.robot, SimPanda) and robot.robot.world.robot is robot.robot
+        assert robot.limits.watchdog_s == 0  # the simulation waits for its next command
+        with pytest.raises(SafetyError, match="keep-out|finite"):
+            robot.servo((float("nan"), 0.0, 0.3), 0.0)
     finally:
-        robot.world.close()
+        robot.robot.world.close()
 
 
 # --- unit conversions --------------------------------------------------------------------------------------------
