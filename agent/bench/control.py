@@ -14,7 +14,10 @@ them have been grounded while the arm moved. Every control tick's wall-clock tim
 (a :class:`TimedRobot` between the safety layer and the arm); the figures are the tick periods inside motions:
 ``nominal_tick_ms`` (control period / rate), ``tick_ms_p50``, ``tick_ms_p99``, ``tick_ms_max``, how many
 periods were over 1.2 x nominal, and the grounding latency. ``--inline`` grounds inside the tick instead
-(the old behaviour) for comparison. With ``--json`` the last line is one JSON object.
+(the old behaviour) for comparison. ``--tick-cost`` measures instead what one control tick (servo + tick)
+costs on this machine with and without the safety layer, unpaced (``tick_us_bare``, ``tick_us_safe``: mean
+microseconds over ``--ticks`` ticks of a 5 cm circle; for fake-* also without binding the SDK calls to the real
+signatures, ``tick_us_unchecked``). With ``--json`` the last line is one JSON object.
 
     robocorrect bench control --corrections 100 --json
     robocorrect bench control --robot fake-ur --corrections 100 --json
@@ -92,6 +95,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="simulated seconds per wall second (default 1 = real time; sim only, the drivers run in real time)")
     parser.add_argument("--inline", action="store_true", help="ground inside the control tick (the old way), for comparison")
     parser.add_argument("--policy", default="embedded", help="policy name (default embedded)")
+    parser.add_argument("--tick-cost", action="store_true",
+                        help="measure the CPU cost of one tick, with and without the safety layer, unpaced (no policy)")
+    parser.add_argument("--ticks", type=int, default=3000, help="ticks per variant for --tick-cost (default 3000)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
@@ -215,7 +221,65 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
     }
 
 
+def _circle(robot: Robot, n: int) -> float:
+    """Mean microseconds per servo + tick over ``n`` ticks of a 5 cm circle at z = 0.25 m (base frame)."""
+    import math
+
+    t0 = time.perf_counter()
+    for k in range(n):
+        a = 2 * math.pi * k / 240
+        robot.servo((0.45 + 0.05 * math.cos(a), 0.05 * math.sin(a), 0.25), 0.0)
+        robot.tick()
+    return 1e6 * (time.perf_counter() - t0) / n
+
+
+def tick_cost(robot_kind: str = "sim", ticks: int = 3000, rounds: int = 3) -> dict[str, Any]:
+    """What one tick costs with and without :class:`SafeRobot` (and, for fake-*, the SDK signature checks): the
+    variants run in turn, ``rounds`` times, and each keeps its fastest round (the least disturbed by other load)."""
+    from hardware.safe_robot import SafeRobot
+
+    if robot_kind not in ROBOTS or ticks < 10 or rounds < 1:
+        raise UsageError(f"--robot must be one of {', '.join(ROBOTS)} and --ticks >= 10")
+    variants = [("bare", False, True), ("safe", True, True)] + ([("unchecked", True, False)] if robot_kind != "sim" else [])
+    arms: list[tuple[str, Robot, Callable[[], None]]] = []
+    out: dict[str, Any] = {"robot": robot_kind, "ticks": ticks, "rounds": rounds}
+    try:
+        for name, safe, check in variants:
+            if robot_kind == "sim":
+                from sim.world import SimWorld
+
+                world = SimWorld(None)
+                bare, close = world.robot, world.close
+            else:
+                from hardware.fakes.factory import make_fake_robot
+
+                fake = make_fake_robot(robot_kind, check=check, keep=False, sleep=lambda s: None)
+                bare, close = fake.robot, fake.robot.disconnect
+            robot: Robot = SafeRobot(bare) if safe else bare
+            arms.append((name, robot, close))
+            robot.connect()
+            _circle(robot, 60)  # warm up, reach the circle
+        for _ in range(rounds):
+            for name, robot, _close in arms:
+                us = round(_circle(robot, ticks), 1)
+                out[f"tick_us_{name}"] = min(out.get(f"tick_us_{name}", us), us)
+    finally:
+        for _name, robot, close in arms:
+            if isinstance(robot, SafeRobot):
+                robot.watchdog.close()
+            close()
+    out["safety_layer_us"] = round(out["tick_us_safe"] - out["tick_us_bare"], 1)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.tick_cost:
+        r = tick_cost(args.robot, args.ticks)
+        print(f"one tick ({r['robot']}): {r['tick_us_bare']:.0f} us bare, {r['tick_us_safe']:.0f} us behind the safety layer"
+              + (f" ({r['tick_us_unchecked']:.0f} us without the SDK signature checks)" if "tick_us_unchecked" in r else ""))
+        if args.json:
+            print(json.dumps(r))
+        return 0
     r = bench(args.corrections, args.every, args.rate, args.inline, args.policy, robot_kind=args.robot, hz=args.hz)
     print(f"control loop ({r['robot']}, {r['driver']}, {r['mode']} grounding): nominal {r['nominal_tick_ms']:.2f} ms, p50 {r['tick_ms_p50']:.2f} ms, "
           f"p99 {r['tick_ms_p99']:.2f} ms, max {r['tick_ms_max']:.2f} ms over {r['ticks']} ticks; "
