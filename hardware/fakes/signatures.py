@@ -122,9 +122,10 @@ def assert_binds(obj: Any, name: str, args: tuple, kwargs: dict, method: bool = 
 
 def assert_fake_matches(fake: type, real: type) -> None:
     """Every public method of ``fake`` exists on ``real`` with the same parameter names, in the same order
-    (for one of the overloads)."""
+    (for one of the overloads); the fake's own inspection helpers, listed in ``fake.TEST_HELPERS``, excepted."""
+    helpers = getattr(fake, "TEST_HELPERS", ())
     for name, fn in vars(fake).items():
-        if name.startswith("_") or not callable(fn):
+        if name.startswith("_") or not callable(fn) or name in helpers:
             continue
         assert hasattr(real, name), f"{real.__name__} has no {name}"
         mine = [p for p in inspect.signature(fn).parameters if p not in ("self",)]

@@ -17,6 +17,8 @@ from hardware.fakes import SdkCallError, real_class
 class FakeXArmAPI:
     """Records every call; ``codes[name] = code`` makes that method return ``code``."""
 
+    TEST_HELPERS = ("names",)  # not XArmAPI's: inspection of what was sent
+
     def __init__(self, pose=(350.0, 0.0, 350.0, 180.0, 0.0, 0.0), grip_stop_units: Optional[int] = None,
                  check: bool = False, keep: bool = True) -> None:
         self.calls: list[tuple[str, tuple, dict]] = []
