@@ -32,7 +32,9 @@ from hardware.errors import RobocorrectError
 @dataclass
 class RobotState:
     """Snapshot of the arm: TCP position (m), TCP yaw (rad), gripper opening (m), joint positions (rad), time (s),
-    and the magnitude of the external force at the TCP (N) where the arm measures it (None otherwise)."""
+    and the magnitude of the external force at the TCP (N) where the arm measures it (None otherwise).
+    ``gripper_measured`` False: the gripper reports no opening (an open / closed tool output) and
+    ``gripper_width`` is the last commanded width."""
 
     tcp_position: tuple[float, float, float]
     tcp_yaw: float
@@ -40,6 +42,7 @@ class RobotState:
     joints: tuple[float, ...] = ()
     time_s: float = 0.0
     tcp_force: float | None = None
+    gripper_measured: bool = True
 
 
 @dataclass

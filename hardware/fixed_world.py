@@ -7,7 +7,9 @@ z = 0; metres, radians. ``SceneObject.position`` is the bounding-box centre, ``h
 What is held is inferred from the gripper, since nothing sees the table:
 
 - a block is *grasped* when the measured finger opening is within ``width_tol`` of the block's size (the
-  fingers stopped on it) and the fingertips (``fingertip_below_tcp`` below the TCP) are within ``grasp_radius``
+  fingers stopped on it) -- or, for a gripper that reports no opening (``RobotState.gripper_measured`` False,
+  e.g. a UR tool-output gripper), when it was commanded narrower than the block: assumed, not measured, so a
+  missed grasp goes unnoticed there -- and the fingertips (``fingertip_below_tcp`` below the TCP) are within ``grasp_radius``
   (xy) of its centre and between its bottom and top;
 - a grasped block then moves with the TCP (its offset in the hand is kept from the moment of the grasp);
   it is *held* (``held()``) once its bottom is lifted more than ``lift_min`` above where it was grasped;
@@ -122,9 +124,13 @@ class StaticWorld(World):
         st = self.robot.state()
         w = st.gripper_width
         tx, ty, tz = st.tcp_position
+
+        def on_block(o: SceneObject) -> bool:  # the fingers stopped on ``o`` (or, unmeasured, were told to close on it)
+            return abs(w - o.size) <= self.width_tol if st.gripper_measured else w < o.size - self.width_tol
+
         if self._grasped is not None:
             o = self._obj(self._grasped)
-            if abs(w - o.size) > self.width_tol:
+            if not on_block(o):
                 self._release(self._grasped)
             else:
                 dx, dy, dz = self._in_hand
@@ -132,7 +138,7 @@ class StaticWorld(World):
                 return
         tip_z = tz - self.fingertip_below_tcp
         for o in self.scene.objects:
-            if o.kind != "block" or abs(w - o.size) > self.width_tol:
+            if o.kind != "block" or not on_block(o):
                 continue
             (x, y, z), yaw = self._pose[o.name]
             if math.hypot(x - tx, y - ty) <= self.grasp_radius and z - o.height / 2 - 0.005 <= tip_z <= z + o.height / 2:

@@ -139,3 +139,21 @@ def test_factory_builds_ur_without_connecting():
     assert isinstance(robot, URRobot) and not robot.is_connected and arm.calls == []
     with pytest.raises(ValueError, match="bad ur setting 'colour'"):
         make_robot("ur", colour="red")
+
+
+def test_pick_and_place_with_a_tool_output_gripper_that_reports_no_width():
+    """A UR tool-output gripper cannot measure its opening: the state says so and the measured-scene world
+    assumes the grasp when the gripper was told to close on the block (a missed grasp goes unnoticed there)."""
+    from hardware.scene import BOWL_HEIGHT
+    from skills.library import run_plan
+
+    robot, arm = make(gripper="tool_digital", gripper_pin=0)
+    robot.connect()
+    assert robot.state().gripper_measured is False
+    world = StaticWorld(Scene(objects=[SceneObject("red block", "block", "red", 0.04, (0.45, 0.05, 0.02)),
+                                       SceneObject("green bowl", "bowl", "green", 0.16, (0.5, -0.15, BOWL_HEIGHT / 2))]), robot)
+    outs = run_plan([{"skill": "pick", "args": {"object": "red block"}},
+                     {"skill": "place", "args": {"target": "green bowl"}}], robot, world)
+    assert [o.success for o in outs] == [True, True], [o.message for o in outs]
+    assert world.is_in("red block", "green bowl")
+    assert [c[2] for c in arm.names("setToolDigitalOut")][-1] == (0, False)  # released: the tool output is off
