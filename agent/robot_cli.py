@@ -172,6 +172,10 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
 
     rf = load_robot_file(args.config)
     arm, sim_world = build_robot(rf)
+    if sim_world is None or args.voice:  # the arm runs in real time: the control loop must get the interpreter back fast
+        from hardware.runtime import real_time_switch_interval
+
+        real_time_switch_interval(rf.limits.control_hz)
     limits = rf.safety_limits()
     if sim_world is not None:
         limits.watchdog_s = 0  # the simulation waits for its next command; a slow CPU is no stalled arm

@@ -138,6 +138,7 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
     from agent.demo import demo_scene
     from agent.factory import make_policy
     from agent.session import SessionConfig, TeachingSession
+    from hardware.runtime import real_time_switch_interval
     from hardware.safe_robot import SafeRobot
 
     if corrections < 0 or every_s <= 0 or rate <= 0:
@@ -148,6 +149,7 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
         rate = 1.0  # a driver paces itself on the wall clock
     scene = demo_scene(0)
     robot, world, reset, close, fake = _arm(robot_kind, scene, hz)
+    switch_s = real_time_switch_interval(robot.config.control_hz)  # as robot run does on a real-time arm
     safe = SafeRobot(robot)  # what every session does (ensure_safe); explicit here to read its counters
     policy = make_policy(policy_name)
     try:
@@ -217,6 +219,7 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
         "watchdog_stops": safe.watchdog.fired,
         "sdk_calls_checked": fake.checked if fake is not None else None,
         "rate": rate,
+        "switch_interval_ms": round(1000 * switch_s, 3),
         "wall_s": round(wall, 1),
     }
 

@@ -2,6 +2,7 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 
 from hardware import runtime
@@ -32,3 +33,18 @@ def test_seed_everything_repeats_draws():
     a = (random.random(), float(np.random.rand()), float(torch.rand(1)))
     runtime.seed_everything(7)
     assert a == (random.random(), float(np.random.rand()), float(torch.rand(1)))
+
+
+def test_real_time_switch_interval_only_lowers():
+    import sys
+
+    from hardware.runtime import real_time_switch_interval
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        assert real_time_switch_interval(125.0) == pytest.approx(0.001)  # 1/8 of 8 ms, capped at 1 ms
+        assert real_time_switch_interval(500.0) == pytest.approx(0.00025)
+        assert real_time_switch_interval(60.0) == pytest.approx(0.00025)  # never raised again
+    finally:
+        sys.setswitchinterval(before)
