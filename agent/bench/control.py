@@ -151,8 +151,8 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
     robot, world, reset, close, fake = _arm(robot_kind, scene, hz)
     switch_s = real_time_switch_interval(robot.config.control_hz)  # as robot run does on a real-time arm
     safe = SafeRobot(robot)  # what every session does (ensure_safe); explicit here to read its counters
-    policy = make_policy(policy_name)
     try:
+        policy = make_policy(policy_name)
         safe.connect()
         session = TeachingSession(safe, world, policy, reset_world=reset, scene=scene,
                                   config=SessionConfig(frames=False, real_time_factor=rate if robot_kind == "sim" else None,
