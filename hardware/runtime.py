@@ -80,6 +80,21 @@ def real_time_switch_interval(control_hz: float) -> float:
     return sys.getswitchinterval()
 
 
+def lower_thread_priority(niceness: int = 10) -> bool:
+    """Make the calling thread yield the CPU to the process's other threads (Linux: raise this thread's nice value
+    by ``niceness``; any user may). For background work beside a control loop, e.g. the grounding worker, so that
+    on a busy CPU the loop's ticks are scheduled first. Returns whether it took effect (False where unsupported)."""
+    import os
+    import threading
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, numpy and (when installed) torch with ``seed``."""
     random.seed(seed)

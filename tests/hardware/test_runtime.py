@@ -48,3 +48,26 @@ def test_real_time_switch_interval_only_lowers():
         assert real_time_switch_interval(60.0) == pytest.approx(0.00025)  # never raised again
     finally:
         sys.setswitchinterval(before)
+
+
+def test_lower_thread_priority_touches_only_the_calling_thread():
+    import os
+    import sys
+    import threading
+
+    from hardware.runtime import lower_thread_priority
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are a Linux feature")
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def body():
+        seen["ok"] = lower_thread_priority(5)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    assert seen["ok"] and seen["nice"] == min(19, before + 5)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # this thread is untouched
