@@ -16,6 +16,7 @@ Exit status: 0 when the check passes / the episode succeeds, 1 otherwise, 2 for 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -209,7 +210,11 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
             from agent.voice import start_terminal_voice
 
             voice = start_terminal_voice(args.voice, session, lambda: channel, print, scene, session.log)
-        summary = session.run_episode(args.task, channel)
+        from hardware.runtime import real_time_priority
+
+        real_time = sim_world is None or bool(args.voice)
+        with real_time_priority() if real_time else contextlib.nullcontext(False):  # SCHED_FIFO where the OS allows it
+            summary = session.run_episode(args.task, channel)
         print(json.dumps({"status": summary.status, "success": summary.success}))
         return 0 if summary.success else 1
     finally:

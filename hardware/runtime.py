@@ -88,11 +88,33 @@ def lower_thread_priority(niceness: int = 10) -> bool:
     import threading
 
     try:
+        if os.sched_getscheduler(0) != os.SCHED_OTHER:  # born of a real-time control thread: not real-time itself
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
         return True
     except (AttributeError, OSError):
         return False
+
+
+@contextlib.contextmanager
+def real_time_priority(priority: int = 10) -> Iterator[bool]:
+    """Run the block with the calling thread (the control loop) under the ``SCHED_FIFO`` real-time policy at
+    ``priority`` (1..99) where the OS allows it (root, or an ``rtprio`` limit, as a real-time robot PC has), so
+    that a busy CPU wakes it on time; the previous policy is restored after. Yields whether it took effect.
+    Threads started inside inherit it: background workers call :func:`lower_thread_priority`, which drops it."""
+    import os
+
+    try:
+        prev = (os.sched_getscheduler(0), os.sched_getparam(0))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (AttributeError, OSError):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.sched_setscheduler(0, prev[0], prev[1])
 
 
 def seed_everything(seed: int) -> None:

@@ -17,7 +17,9 @@ periods were over 1.2 x nominal, and the grounding latency. ``--inline`` grounds
 (the old behaviour) for comparison. ``--tick-cost`` measures instead what one control tick (servo + tick)
 costs on this machine with and without the safety layer, unpaced (``tick_us_bare``, ``tick_us_safe``: mean
 microseconds over ``--ticks`` ticks of a 5 cm circle; for fake-* also without binding the SDK calls to the real
-signatures, ``tick_us_unchecked``). With ``--json`` the last line is one JSON object.
+signatures, ``tick_us_unchecked``). The control loop runs under ``SCHED_FIFO`` where the OS allows it (as on a
+real-time robot PC; ``scheduler`` in the figures; ``--no-rt`` keeps the default), the grounding worker at a lower
+priority than the rest. With ``--json`` the last line is one JSON object.
 
     robocorrect bench control --corrections 100 --json
     robocorrect bench control --robot fake-ur --corrections 100 --json
@@ -25,6 +27,7 @@ signatures, ``tick_us_unchecked``). With ``--json`` the last line is one JSON ob
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from typing import Any, Callable, Optional, Sequence
@@ -95,6 +98,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="simulated seconds per wall second (default 1 = real time; sim only, the drivers run in real time)")
     parser.add_argument("--inline", action="store_true", help="ground inside the control tick (the old way), for comparison")
     parser.add_argument("--policy", default="embedded", help="policy name (default embedded)")
+    parser.add_argument("--no-rt", action="store_true",
+                        help="keep the default scheduler (default: the control loop asks for SCHED_FIFO where the OS allows it)")
     parser.add_argument("--tick-cost", action="store_true",
                         help="measure the CPU cost of one tick, with and without the safety layer, unpaced (no policy)")
     parser.add_argument("--ticks", type=int, default=3000, help="ticks per variant for --tick-cost (default 3000)")
@@ -132,13 +137,13 @@ def _arm(kind: str, scene: Any, hz: Optional[float]) -> tuple[TimedRobot, World,
 
 def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inline: bool = False,
           policy_name: str = "embedded", max_episodes: int = 200, robot_kind: str = "sim",
-          hz: Optional[float] = None) -> dict[str, Any]:
+          hz: Optional[float] = None, real_time: bool = True) -> dict[str, Any]:
     """Run the benchmark and return its figures (see the module docstring)."""
     from agent.channel import CallbackChannel, PollContext
     from agent.demo import demo_scene
     from agent.factory import make_policy
     from agent.session import SessionConfig, TeachingSession
-    from hardware.runtime import real_time_switch_interval
+    from hardware.runtime import real_time_priority, real_time_switch_interval
     from hardware.safe_robot import SafeRobot
 
     if corrections < 0 or every_s <= 0 or rate <= 0:
@@ -184,12 +189,14 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
     grounded: list[float] = []
     t0 = time.perf_counter()
     episodes = successes = 0
+    rt = real_time_priority() if real_time else contextlib.nullcontext(False)
     try:
-        while (said["n"] < corrections or episodes == 0) and episodes < max_episodes:
-            summary = session.run_episode(TASK, CallbackChannel(user, source="bench"), scene=scene)
-            episodes += 1
-            successes += bool(summary.success)
-            grounded += [c.latency_s for c in session.corrections if c.during_motion and c.kind == "correction"]
+        with rt as fifo:
+            while (said["n"] < corrections or episodes == 0) and episodes < max_episodes:
+                summary = session.run_episode(TASK, CallbackChannel(user, source="bench"), scene=scene)
+                episodes += 1
+                successes += bool(summary.success)
+                grounded += [c.latency_s for c in session.corrections if c.during_motion and c.kind == "correction"]
     finally:
         session.grounding.close()
         safe.watchdog.close()
@@ -220,6 +227,7 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
         "sdk_calls_checked": fake.checked if fake is not None else None,
         "rate": rate,
         "switch_interval_ms": round(1000 * switch_s, 3),
+        "scheduler": "fifo" if fifo else "default",
         "wall_s": round(wall, 1),
     }
 
@@ -283,7 +291,8 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(r))
         return 0
-    r = bench(args.corrections, args.every, args.rate, args.inline, args.policy, robot_kind=args.robot, hz=args.hz)
+    r = bench(args.corrections, args.every, args.rate, args.inline, args.policy, robot_kind=args.robot, hz=args.hz,
+              real_time=not args.no_rt)
     print(f"control loop ({r['robot']}, {r['driver']}, {r['mode']} grounding): nominal {r['nominal_tick_ms']:.2f} ms, p50 {r['tick_ms_p50']:.2f} ms, "
           f"p99 {r['tick_ms_p99']:.2f} ms, max {r['tick_ms_max']:.2f} ms over {r['ticks']} ticks; "
           f"{r['corrections']} corrections grounded while moving (p50 {r['grounding_ms_p50']:.1f} ms)")

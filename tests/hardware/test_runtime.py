@@ -71,3 +71,28 @@ def test_lower_thread_priority_touches_only_the_calling_thread():
     t.join()
     assert seen["ok"] and seen["nice"] == min(19, before + 5)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # this thread is untouched
+
+
+def test_real_time_priority_is_scoped_and_dropped_by_background_threads():
+    import os
+    import threading
+
+    from hardware.runtime import lower_thread_priority, real_time_priority
+
+    before = os.sched_getscheduler(0)
+    seen = {}
+    with real_time_priority(5) as fifo:
+        if fifo:
+            assert os.sched_getscheduler(0) == os.SCHED_FIFO
+
+            def body():
+                seen["inherited"] = os.sched_getscheduler(0)
+                lower_thread_priority()
+                seen["after"] = os.sched_getscheduler(0)
+
+            t = threading.Thread(target=body)
+            t.start()
+            t.join()
+    assert os.sched_getscheduler(0) == before  # restored
+    if fifo:
+        assert seen == {"inherited": os.SCHED_FIFO, "after": os.SCHED_OTHER}
