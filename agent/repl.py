@@ -48,6 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-frames", action="store_true", help="do not save camera frames")
     parser.add_argument("--rate", type=float, default=None,
                         help="simulated seconds per wall-clock second (default 1 = real time on a terminal, as fast as possible when piped)")
+    parser.add_argument("--show-limits", action="store_true",
+                        help="print the safety limits the simulated arm runs behind (robocorrect robot limits) and go on")
     parser.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
                         help="speak corrections: the microphone, hands-free (or replay WAV); tasks are still typed")
 
@@ -219,6 +221,9 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
         return worker is not None and worker.is_alive() and not ended.is_set()
 
     con.print("[bold]robocorrect sim[/bold] — " + ("type 'help' for what you can say" if interactive else "reading piped input"))
+    if getattr(args, "show_limits", False):  # every session drives its arm through the safety layer (hardware/safe_robot.py)
+        con.print("safety limits: " + ", ".join(f"{k} {v}" for k, v in session.robot.describe().items()  # type: ignore[attr-defined]
+                                                if k not in ("refused", "cut_setpoints", "watchdog_stops", "fault")))
     con.print(f"memory: on ({kb.path})" if kb is not None else "memory: off (start with --kb DIR to remember what you teach)")
     ui.scene(scene)
     voice = None

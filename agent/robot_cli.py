@@ -6,13 +6,17 @@
     robocorrect robot run --config robot.toml --task "put the red block in the green bowl" [--scene table.json]
         one teaching episode on the configured arm, behind the safety layer; corrections are read from
         stdin, one per line, until its end. The world comes from the camera (``[camera]`` with a calibration file) or from
-        a measured scene file (``--scene``).
+        a measured scene file (``--scene``). Corrections said during motion are grounded off the control loop.
+    robocorrect robot limits [--config robot.toml] [--json]
+        the safety limits every command passes: the file's, or without --config the ones ``robocorrect sim``,
+        ``demo`` and every session give the simulated arm (hardware.safe_robot.default_limits). Moves nothing.
 
 Exit status: 0 when the check passes / the episode succeeds, 1 otherwise, 2 for a bad file or option.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -40,6 +44,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="speak corrections (hands-free microphone), or replay a WAV file; 'stop' halts at once "
                            "(the simulated arm then runs in real time, as a real one does)")
     run_.set_defaults(_run=run_run)
+    lim = sub.add_parser("limits", help="print the safety limits in use", description="print the safety limits in use")
+    lim.add_argument("--config", default=None, help="robot config file (TOML); default: the simulated arm's default limits")
+    lim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    lim.set_defaults(_run=run_limits)
 
 
 def run(args: argparse.Namespace) -> int:  # the subcommands set their own _run
@@ -92,6 +100,33 @@ def check_state(rf: RobotFile, robot: Robot) -> dict[str, Any]:
             "ok": not problems}
 
 
+def run_limits(args: argparse.Namespace) -> int:
+    """Print the safety limits of ``--config`` (watchdog off for a simulated arm, as ``robot run`` does) or,
+    without it, :func:`hardware.safe_robot.default_limits` of the simulated arm's config."""
+    from hardware.safe_robot import default_limits, describe_limits
+
+    if args.config:
+        rf = load_robot_file(args.config)
+        limits = rf.safety_limits()
+        if rf.driver == "sim":
+            limits.watchdog_s = 0
+        source = f"{rf.path} ({rf.driver})"
+    else:
+        from hardware.base import RobotConfig
+
+        limits = default_limits(RobotConfig())
+        source = "the simulated arm's defaults (robocorrect sim, demo, every session without a robot file)"
+    d = {"source": source, **describe_limits(limits)}
+    if args.json:
+        print(json.dumps(d))
+        return 0
+    print(f"safety limits: {source}")
+    for k, v in d.items():
+        if k != "source":
+            print(f"  {k} = {v}")
+    return 0
+
+
 def run_check(args: argparse.Namespace) -> int:
     rf = load_robot_file(args.config)
     robot, world = build_robot(rf)
@@ -138,6 +173,10 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
 
     rf = load_robot_file(args.config)
     arm, sim_world = build_robot(rf)
+    if sim_world is None or args.voice:  # the arm runs in real time: the control loop must get the interpreter back fast
+        from hardware.runtime import real_time_switch_interval
+
+        real_time_switch_interval(rf.limits.control_hz)
     limits = rf.safety_limits()
     if sim_world is not None:
         limits.watchdog_s = 0  # the simulation waits for its next command; a slow CPU is no stalled arm
@@ -153,7 +192,9 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
             world, scene = sim_world, sim_world.scene  # type: ignore[attr-defined]
         else:
             world, scene = _make_world(rf, robot, args.scene)
-        config = SessionConfig(real_time_factor=1.0) if args.voice and sim_world is not None else SessionConfig()
+        # a real arm keeps moving while the policy thinks: ground corrections off the control loop
+        config = (SessionConfig(real_time_factor=1.0) if args.voice and sim_world is not None
+                  else SessionConfig(ground_in_worker=True if sim_world is None else None))
         session = TeachingSession(robot, world, make_policy(args.policy), log=EpisodeLog(args.log), scene=scene,
                                   config=config)
         channel = Channel()
@@ -169,7 +210,11 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
             from agent.voice import start_terminal_voice
 
             voice = start_terminal_voice(args.voice, session, lambda: channel, print, scene, session.log)
-        summary = session.run_episode(args.task, channel)
+        from hardware.runtime import real_time_priority
+
+        real_time = sim_world is None or bool(args.voice)
+        with real_time_priority() if real_time else contextlib.nullcontext(False):  # SCHED_FIFO where the OS allows it
+            summary = session.run_episode(args.task, channel)
         print(json.dumps({"status": summary.status, "success": summary.success}))
         return 0 if summary.success else 1
     finally:

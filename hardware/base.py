@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from hardware.errors import RobocorrectError
 
@@ -32,7 +32,9 @@ from hardware.errors import RobocorrectError
 @dataclass
 class RobotState:
     """Snapshot of the arm: TCP position (m), TCP yaw (rad), gripper opening (m), joint positions (rad), time (s),
-    and the magnitude of the external force at the TCP (N) where the arm measures it (None otherwise)."""
+    and the magnitude of the external force at the TCP (N) where the arm measures it (None otherwise).
+    ``gripper_measured`` False: the gripper reports no opening (an open / closed tool output) and
+    ``gripper_width`` is the last commanded width."""
 
     tcp_position: tuple[float, float, float]
     tcp_yaw: float
@@ -40,6 +42,7 @@ class RobotState:
     joints: tuple[float, ...] = ()
     time_s: float = 0.0
     tcp_force: float | None = None
+    gripper_measured: bool = True
 
 
 @dataclass
@@ -60,6 +63,8 @@ class RobotConfig:
     control_hz: float = 60.0
     nominal_speed: float = 0.25  # m/s of Cartesian speed at speed scale 1.0
     max_speed: float = 0.8  # m/s hard cap, whatever the speed scale
+    max_acceleration: float = 13.0  # m/s^2 of TCP acceleration the safety layer allows (the Panda's documented Cartesian limit)
+    max_yaw_rate: float = 3.0  # rad/s of gripper yaw the safety layer allows (drivers may cap it lower)
     workspace_min: tuple[float, float, float] = (0.2, -0.45, 0.0)
     workspace_max: tuple[float, float, float] = (0.8, 0.45, 0.55)
     gripper_max_width: float = 0.08
@@ -82,6 +87,7 @@ class Robot(ABC):
     (when not connected yet) and disconnects on the way out, also on an error."""
 
     config: RobotConfig
+    real_time: bool = False  # True: the arm moves on its own clock (a real arm), so the safety layer's watchdog guards it
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     @property
@@ -146,6 +152,12 @@ class Robot(ABC):
     @abstractmethod
     def home(self) -> None:
         """Move to the home configuration at once (simulation) or with a safe slow motion (real arm)."""
+
+    @property
+    def setpoint(self) -> Optional[tuple[tuple[float, float, float], float]]:
+        """Last commanded TCP set-point (m, base frame) and yaw (rad); the safety layer compares it with what it
+        sent to notice that something else moved the arm (a world reset, a homing). Default: None (not kept)."""
+        return None
 
     def hold(self) -> None:
         """Keep the arm where it is now: make the current measured pose the set-point.

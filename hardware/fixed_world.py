@@ -7,7 +7,9 @@ z = 0; metres, radians. ``SceneObject.position`` is the bounding-box centre, ``h
 What is held is inferred from the gripper, since nothing sees the table:
 
 - a block is *grasped* when the measured finger opening is within ``width_tol`` of the block's size (the
-  fingers stopped on it) and the fingertips (``fingertip_below_tcp`` below the TCP) are within ``grasp_radius``
+  fingers stopped on it) -- or, for a gripper that reports no opening (``RobotState.gripper_measured`` False,
+  e.g. a UR tool-output gripper), when it was commanded narrower than the block: assumed, not measured, so a
+  missed grasp goes unnoticed there -- and the fingertips (``fingertip_below_tcp`` below the TCP) are within ``grasp_radius``
   (xy) of its centre and between its bottom and top;
 - a grasped block then moves with the TCP (its offset in the hand is kept from the moment of the grasp);
   it is *held* (``held()``) once its bottom is lifted more than ``lift_min`` above where it was grasped;
@@ -40,12 +42,20 @@ class StaticWorld(World):
         # default: the robot's own hand geometry (RobotConfig.fingertip_below_tcp)
         self.fingertip_below_tcp = fingertip_below_tcp if fingertip_below_tcp is not None else (robot.config if robot else RobotConfig()).fingertip_below_tcp
         self.lift_min = lift_min
-        self._pose: dict[str, tuple[tuple[float, float, float], float]] = {
-            o.name: (tuple(o.position), float(o.yaw)) for o in self.scene.objects}  # type: ignore[misc]
+        self._pose: dict[str, tuple[tuple[float, float, float], float]] = {}
         self._grasped: Optional[str] = None
+        self.reset()
         self._grasp_z = 0.0
         self._in_hand = (0.0, 0.0, 0.0)  # object centre minus TCP at the grasp (m)
         self._yaw_in_hand = 0.0
+
+    def reset(self, scene: Scene | None = None) -> None:
+        """Start again from ``scene`` (or the measured scene this world was made with): every object back at its
+        measured pose, nothing grasped (after the table was set up again by hand)."""
+        if scene is not None:
+            self.scene = copy.deepcopy(scene)
+        self._pose = {o.name: (tuple(o.position), float(o.yaw)) for o in self.scene.objects}  # type: ignore[misc]
+        self._grasped = None
 
     # --- World interface ----------------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -114,9 +124,13 @@ class StaticWorld(World):
         st = self.robot.state()
         w = st.gripper_width
         tx, ty, tz = st.tcp_position
+
+        def on_block(o: SceneObject) -> bool:  # the fingers stopped on ``o`` (or, unmeasured, were told to close on it)
+            return abs(w - o.size) <= self.width_tol if st.gripper_measured else w < o.size - self.width_tol
+
         if self._grasped is not None:
             o = self._obj(self._grasped)
-            if abs(w - o.size) > self.width_tol:
+            if not on_block(o):
                 self._release(self._grasped)
             else:
                 dx, dy, dz = self._in_hand
@@ -124,7 +138,7 @@ class StaticWorld(World):
                 return
         tip_z = tz - self.fingertip_below_tcp
         for o in self.scene.objects:
-            if o.kind != "block" or abs(w - o.size) > self.width_tol:
+            if o.kind != "block" or not on_block(o):
                 continue
             (x, y, z), yaw = self._pose[o.name]
             if math.hypot(x - tx, y - ty) <= self.grasp_radius and z - o.height / 2 - 0.005 <= tip_z <= z + o.height / 2:

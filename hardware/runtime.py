@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import random
+import sys
 from typing import Iterator
 
 _THREADS: int | None = None
@@ -67,6 +68,53 @@ def single_thread() -> Iterator[None]:
     finally:
         for undo in restore:
             undo()
+
+
+def real_time_switch_interval(control_hz: float) -> float:
+    """Let a control loop at ``control_hz`` (Hz) take the interpreter back from another Python thread (the grounding
+    worker) within an eighth of its period, at most 1 ms: lowers ``sys.setswitchinterval`` (default 5 ms, more than
+    half of a 125 Hz period) and never raises it. Returns the interval now in force (s)."""
+    want = min(0.001, 1.0 / (8.0 * control_hz))
+    if sys.getswitchinterval() > want:
+        sys.setswitchinterval(want)
+    return sys.getswitchinterval()
+
+
+def lower_thread_priority(niceness: int = 10) -> bool:
+    """Make the calling thread yield the CPU to the process's other threads (Linux: raise this thread's nice value
+    by ``niceness``; any user may). For background work beside a control loop, e.g. the grounding worker, so that
+    on a busy CPU the loop's ticks are scheduled first. Returns whether it took effect (False where unsupported)."""
+    import os
+    import threading
+
+    try:
+        if os.sched_getscheduler(0) != os.SCHED_OTHER:  # born of a real-time control thread: not real-time itself
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def real_time_priority(priority: int = 10) -> Iterator[bool]:
+    """Run the block with the calling thread (the control loop) under the ``SCHED_FIFO`` real-time policy at
+    ``priority`` (1..99) where the OS allows it (root, or an ``rtprio`` limit, as a real-time robot PC has), so
+    that a busy CPU wakes it on time; the previous policy is restored after. Yields whether it took effect.
+    Threads started inside inherit it: background workers call :func:`lower_thread_priority`, which drops it."""
+    import os
+
+    try:
+        prev = (os.sched_getscheduler(0), os.sched_getparam(0))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (AttributeError, OSError):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.sched_setscheduler(0, prev[0], prev[1])
 
 
 def seed_everything(seed: int) -> None:

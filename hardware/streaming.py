@@ -58,6 +58,7 @@ class StreamingArm(Robot):
     lifecycle, written once here so that units, clipping and fault handling cannot differ between vendors."""
 
     vendor = "arm"
+    real_time = True  # a real arm keeps moving between commands: the safety layer's watchdog guards it
     config: StreamingConfig
 
     def __init__(self, config: StreamingConfig, clock: Callable[[], float] = time.monotonic,
@@ -194,7 +195,8 @@ class StreamingArm(Robot):
                           tcp_yaw=wrap_half_turn(finger_yaw(R) + self.frame.yaw - self.config.yaw_offset),
                           gripper_width=self._grip[0] if width is None else float(width),
                           joints=tuple(self._sdk("reading the joints", self._read_joints)),
-                          time_s=self._clock() - self._t0, tcp_force=self._sdk("reading the force", self._read_force))
+                          time_s=self._clock() - self._t0, tcp_force=self._sdk("reading the force", self._read_force),
+                          gripper_measured=width is not None)
 
     def servo(self, position: Sequence[float], yaw: float) -> ServoCommand:
         """Clip to the workspace, ``max_speed / control_hz`` and ``max_yaw_rate / control_hz``, then stream."""

@@ -215,6 +215,8 @@ class XArmRobot(Robot):
     SDK plumbing that maps return codes to errors). The SDK-independent conversions are module functions.
     """
 
+    real_time = True  # a real arm keeps moving between commands: the safety layer's watchdog guards it
+
     def __init__(self, config: XArmConfig | None = None, api: Any = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         """No I/O: :meth:`connect` imports the SDK (unless ``api`` is given) and talks to the arm."""

@@ -25,6 +25,7 @@ from agent.words import classify
 from agent.session.types import (CorrectionResult, EpisodeLogStore, EpisodeSummary, KnowledgeStore, Plan, SessionConfig,
                                  SessionError, SessionEvent)
 from hardware.base import Robot, World
+from hardware.safe_robot import ensure_safe
 from hardware.scene import Scene
 from skills.base import Outcome, SkillControl
 from skills.library import run_skill as default_run_skill
@@ -47,7 +48,7 @@ class TeachingSession:
                  log: Optional[EpisodeLogStore] = None, config: SessionConfig | None = None,
                  run_skill: RunSkill | None = None, reset_world: Callable[[Scene], None] | None = None,
                  scene: Scene | None = None) -> None:
-        self.robot, self.world, self.policy, self.kb, self.log = robot, world, policy, kb, log
+        self.robot, self.world, self.policy, self.kb, self.log = ensure_safe(robot), world, policy, kb, log  # every arm behind the safety layer
         self.config = config or SessionConfig()
         self.run_skill: RunSkill = run_skill or default_run_skill
         self.reset_world, self.default_scene = reset_world, scene

@@ -50,7 +50,9 @@ class GroundingWorker:
         ref = s.editor.ref_step(s.running_step, s.last_step)
         plan = copy.deepcopy(s.plan)
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grounding")
+            from hardware.runtime import lower_thread_priority  # the control loop's ticks come first on a busy CPU
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grounding", initializer=lower_thread_priority)
         fut = self._pool.submit(s.corrector.think, text, ref, copy.deepcopy(plan), list(s.editor.history),
                                 list(s.knowledge), s.scene_contract())
         self.pending = _Pending(text, ref, plan, time.perf_counter(), fut)

@@ -9,8 +9,7 @@ import pytest
 
 from agent.cli import main
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1] / "hardware"))
-from test_ur import Arm, FakeRTDEControl, FakeRTDEReceive  # noqa: E402
+from hardware.fakes.ur import Arm, FakeRTDEControl, FakeRTDEIO, FakeRTDEReceive
 
 
 def test_check_sim_moves_nothing(tmp_path, capsys):
@@ -68,3 +67,31 @@ def test_run_on_the_simulated_arm_behind_the_safety_layer(tmp_path, capsys, monk
     rc = main(["robot", "run", "--config", str(p), "--task", "put the red block in the green bowl", "--scene", str(scene),
                "--log", str(tmp_path / "episodes")])
     assert rc == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"status": "success", "success": True}
+
+
+def test_run_on_a_ur_through_its_sdk_fake_behind_the_safety_layer(tmp_path, capsys, monkeypatch):
+    """``robot run`` on a UR config: the real UR adapter over the ur-rtde fake (every call bound to the real
+    signatures where ur-rtde is installed), the measured scene, the safety layer; the episode succeeds."""
+    import io
+
+    arm = Arm(check=True)
+    modules = {}
+    for name, attr, fake in (("rtde_control", "RTDEControlInterface", FakeRTDEControl),
+                             ("rtde_receive", "RTDEReceiveInterface", FakeRTDEReceive), ("rtde_io", "RTDEIOInterface", FakeRTDEIO)):
+        mod = types.ModuleType(name)
+        setattr(mod, attr, lambda host, fake=fake: fake(arm))
+        modules[name] = mod
+        monkeypatch.setitem(sys.modules, name, mod)
+    p = tmp_path / "ur.toml"
+    p.write_text('driver = "ur"\naddress = "10.1.2.3"\n[limits]\nmax_speed = 0.4\nmax_acceleration = 4.0\n'
+                 '[driver_options]\ngripper = "tool_digital"\n')
+    scene = tmp_path / "scene.json"
+    scene.write_text('{"objects": [{"name": "red block", "kind": "block", "color": "red", "size": 0.04, "position": [0.46, -0.1, 0.02]},'
+                     '{"name": "green bowl", "kind": "bowl", "color": "green", "size": 0.16, "position": [0.54, 0.12, 0.03], "mass": 0.3}]}')
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    rc = main(["robot", "run", "--config", str(p), "--task", "put the red block in the green bowl", "--scene", str(scene),
+               "--log", str(tmp_path / "episodes")])
+    assert rc == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"status": "success", "success": True}
+    assert arm.names("servoL") and arm.names("setToolDigitalOut")
+    if arm.real.get("control") is not None:
+        assert arm.checked == len(arm.calls)  # every call bound to ur-rtde's real signatures

@@ -1,11 +1,7 @@
 """FrankaRobot against a fake of franky (``franky.Robot``, ``Gripper``, ``Affine``, ``RobotPose``,
 ``CartesianMotion``) injected at the SDK boundary; every constructor and method call is bound against the
-REAL franky signatures."""
+REAL franky signatures. The fake lives in ``hardware/fakes/franka.py``."""
 from __future__ import annotations
-
-import math
-import sys
-import types
 
 import pytest
 
@@ -13,106 +9,21 @@ from hardware.base import RobotError
 from hardware.factory import make_robot
 from hardware.fixed_world import StaticWorld
 from hardware.franka import FrankaConfig, FrankaRobot
-from hardware.frames import matrix_from_quat, quat_down
+from hardware.frames import matrix_from_quat
 from hardware.scene import Scene, SceneObject
 from skills.library import run_plan
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from sdk_check import assert_binds, assert_fake_matches  # noqa: E402
+from hardware.fakes.franka import OWNERS, FakeFranky
+from hardware.fakes.signatures import assert_binds, assert_fake_matches
 
-CALLS: list[tuple[str, str, tuple, dict]] = []
-
-
-class Affine:
-    def __init__(self, translation=None, quaternion=None):
-        CALLS.append(("Affine", "__init__", (translation, quaternion), {}))
-        self.translation, self.quaternion = list(translation), list(quaternion)
-
-
-class RobotPose:
-    def __init__(self, end_effector_pose, elbow_state=None):
-        CALLS.append(("RobotPose", "__init__", (end_effector_pose,), {}))
-        self.end_effector_pose = end_effector_pose
-
-
-class CartesianMotion:
-    def __init__(self, target, reference_type=None, relative_dynamics_factor=1.0, return_when_finished=True, ee_frame=None):
-        CALLS.append(("CartesianMotion", "__init__", (target, reference_type), {}))
-        self.target = target
-
-
-class ControlException(RuntimeError):
-    pass
-
-
-class Robot:
-    lose_link_after: int | None = None
-
-    def __init__(self, fci_hostname):
-        CALLS.append(("Robot", "__init__", (fci_hostname,), {}))
-        self.pose = types.SimpleNamespace(end_effector_pose=types.SimpleNamespace(
-            translation=[0.35, 0.0, 0.35], quaternion=list(quat_down(0.0))))
-        self.relative_dynamics_factor = 1.0
-        self.moves = 0
-
-    def move(self, motion, asynchronous=False, limit_rate=False, cutoff_frequency=100.0):
-        CALLS.append(("Robot", "move", (motion,), {"asynchronous": asynchronous}))
-        self.moves += 1
-        if Robot.lose_link_after is not None and self.moves > Robot.lose_link_after:
-            raise ControlException("libfranka: Move command aborted: motion aborted by reflex! [communication_constraints_violation]")
-        self.pose = motion.target
-
-    def stop(self):
-        CALLS.append(("Robot", "stop", (), {}))
-
-    def recover_from_errors(self):
-        CALLS.append(("Robot", "recover_from_errors", (), {}))
-        return True
-
-    def poll_motion(self):
-        return False
-
-    @property
-    def current_cartesian_state(self):
-        return types.SimpleNamespace(pose=self.pose)
-
-    @property
-    def current_joint_state(self):
-        return types.SimpleNamespace(position=[0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785])
-
-    @property
-    def state(self):
-        return types.SimpleNamespace(O_F_ext_hat_K=[1.0, 2.0, 2.0, 0.0, 0.0, 0.0])
-
-
-class Gripper:
-    stop_at: float | None = 0.04  # the fingers stop on a 4 cm block
-
-    def __init__(self, fci_hostname):
-        CALLS.append(("Gripper", "__init__", (fci_hostname,), {}))
-        self._width = 0.08
-
-    def grasp_async(self, width, speed, force, epsilon_inner=0.005, epsilon_outer=0.005):
-        CALLS.append(("Gripper", "grasp_async", (width, speed, force), {"epsilon_inner": epsilon_inner, "epsilon_outer": epsilon_outer}))
-        self._width = max(width, Gripper.stop_at or 0.0)
-
-    def move_async(self, width, speed):
-        CALLS.append(("Gripper", "move_async", (width, speed), {}))
-        self._width = width
-
-    @property
-    def width(self):
-        return self._width
-
-
-FAKE = types.SimpleNamespace(Robot=Robot, Gripper=Gripper, Affine=Affine, RobotPose=RobotPose,
-                             CartesianMotion=CartesianMotion, ReferenceType=types.SimpleNamespace(Absolute="Absolute"))
+FAKE_SDK: FakeFranky = FakeFranky()
 
 
 @pytest.fixture(autouse=True)
 def fresh():
-    CALLS.clear()
-    Robot.lose_link_after = None
+    global FAKE_SDK, FAKE, CALLS
+    FAKE_SDK = FakeFranky()
+    FAKE, CALLS = FAKE_SDK.module, FAKE_SDK.calls
     yield
 
 
@@ -139,8 +50,8 @@ def scene() -> Scene:
 
 def test_fakes_follow_the_real_sdk():
     franky = pytest.importorskip("franky")
-    for fake in (Robot, Gripper, Affine, RobotPose, CartesianMotion):
-        assert_fake_matches(fake, getattr(franky, fake.__name__))
+    for name in OWNERS:
+        assert_fake_matches(getattr(FAKE, name), getattr(franky, name))
     for prop in ("current_cartesian_state", "current_joint_state", "state", "relative_dynamics_factor"):
         assert hasattr(franky.Robot, prop)
     assert hasattr(franky.Gripper, "width") and hasattr(franky.ReferenceType, "Absolute")
@@ -178,7 +89,7 @@ def test_pick_and_place_calls_and_units():
 def test_connection_lost_mid_motion_stops_and_raises():
     robot = make()
     robot.connect()
-    Robot.lose_link_after = 15
+    FAKE_SDK.lose_link_after = 15
     world = StaticWorld(scene(), robot)
     with pytest.raises(RobotError, match="Franka servo failed: ControlException: .*reflex.*the arm was told to stop"):
         run_plan([{"skill": "pick", "args": {"object": "red block"}}], robot, world)

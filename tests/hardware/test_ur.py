@@ -1,6 +1,7 @@
 """URRobot against fakes of ur-rtde's RTDEControlInterface / RTDEReceiveInterface / RTDEIOInterface, injected
 at the SDK boundary. The fakes' methods follow the installed ur-rtde signatures (checked below), and every
-call the adapter makes is bound against the REAL classes' signatures."""
+call the adapter makes is bound against the REAL classes' signatures. The fakes live in ``hardware/fakes/ur.py``
+(``robocorrect bench control --robot fake-ur`` drives them too)."""
 from __future__ import annotations
 
 import math
@@ -16,100 +17,8 @@ from hardware.scene import Scene, SceneObject
 from hardware.ur import URConfig, URRobot
 from skills.library import run_skill
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from sdk_check import assert_binds, assert_fake_matches  # noqa: E402
-
-
-class Arm:
-    """What the fakes share: the TCP pose (m, axis-angle), the link, the call log."""
-
-    def __init__(self) -> None:
-        self.pose = [0.35, 0.0, 0.35, *rotvec_down(0.0)]
-        self.connected = True
-        self.protective = False
-        self.calls: list[tuple[str, str, tuple, dict]] = []
-        self.fail_servo_after: int | None = None
-
-    def rec(self, owner: str, name: str, *args, **kwargs) -> None:
-        self.calls.append((owner, name, args, kwargs))
-
-    def names(self, name: str) -> list[tuple]:
-        return [c for c in self.calls if c[1] == name]
-
-
-class FakeRTDEControl:
-    def __init__(self, arm: Arm) -> None:
-        self._arm = arm
-
-    def servoL(self, arg0, arg1, arg2, arg3, arg4, arg5):
-        a = self._arm
-        a.rec("control", "servoL", arg0, arg1, arg2, arg3, arg4, arg5)
-        if a.fail_servo_after is not None and len(a.names("servoL")) > a.fail_servo_after:
-            a.connected = False
-        if not a.connected:
-            return False  # ur-rtde: the control script is gone
-        a.pose = list(arg0)
-        return True
-
-    def moveL(self, pose, speed=0.25, acceleration=1.2, asynchronous=False):
-        self._arm.rec("control", "moveL", pose, speed, acceleration, asynchronous)
-        self._arm.pose = list(pose)
-        return True
-
-    def servoStop(self, a=10.0):
-        self._arm.rec("control", "servoStop", a)
-        return True
-
-    def setTcp(self, arg0):
-        self._arm.rec("control", "setTcp", arg0)
-        return True
-
-    def isConnected(self):
-        return self._arm.connected
-
-    def stopScript(self):
-        self._arm.rec("control", "stopScript")
-
-    def disconnect(self):
-        self._arm.rec("control", "disconnect")
-
-
-class FakeRTDEReceive:
-    def __init__(self, arm: Arm) -> None:
-        self._arm = arm
-
-    def getActualTCPPose(self):
-        return list(self._arm.pose)
-
-    def getActualQ(self):
-        return [0.0, -1.57, 1.57, -1.57, -1.57, 0.0]
-
-    def getActualTCPForce(self):
-        return [3.0, 4.0, 0.0, 0.0, 0.0, 0.0]
-
-    def isConnected(self):
-        return self._arm.connected
-
-    def isProtectiveStopped(self):
-        return self._arm.protective
-
-    def isEmergencyStopped(self):
-        return False
-
-    def disconnect(self):
-        self._arm.rec("receive", "disconnect")
-
-
-class FakeRTDEIO:
-    def __init__(self, arm: Arm) -> None:
-        self._arm = arm
-
-    def setToolDigitalOut(self, arg0, arg1):
-        self._arm.rec("io", "setToolDigitalOut", arg0, arg1)
-        return True
-
-    def disconnect(self):
-        self._arm.rec("io", "disconnect")
+from hardware.fakes.signatures import assert_binds, assert_fake_matches
+from hardware.fakes.ur import REAL, Arm, FakeRTDEControl, FakeRTDEIO, FakeRTDEReceive
 
 
 class Clock:
@@ -187,9 +96,7 @@ def test_pick_sends_servoL_down_to_the_block_and_closes_the_gripper():
     grips = [c[2] for c in arm.names("setToolDigitalOut")]
     assert grips[0] == (1, False) and grips[-1] == (1, True)  # opened, then closed
     for owner, name, args, kwargs in arm.calls:  # every call binds to the real SDK
-        real = {"control": "rtde_control.RTDEControlInterface", "receive": "rtde_receive.RTDEReceiveInterface",
-                "io": "rtde_io.RTDEIOInterface"}[owner]
-        mod, cls = real.split(".")
+        mod, cls = REAL[owner].split(".")
         assert_binds(getattr(pytest.importorskip(mod), cls), name, args, kwargs)
 
 
@@ -232,3 +139,21 @@ def test_factory_builds_ur_without_connecting():
     assert isinstance(robot, URRobot) and not robot.is_connected and arm.calls == []
     with pytest.raises(ValueError, match="bad ur setting 'colour'"):
         make_robot("ur", colour="red")
+
+
+def test_pick_and_place_with_a_tool_output_gripper_that_reports_no_width():
+    """A UR tool-output gripper cannot measure its opening: the state says so and the measured-scene world
+    assumes the grasp when the gripper was told to close on the block (a missed grasp goes unnoticed there)."""
+    from hardware.scene import BOWL_HEIGHT
+    from skills.library import run_plan
+
+    robot, arm = make(gripper="tool_digital", gripper_pin=0)
+    robot.connect()
+    assert robot.state().gripper_measured is False
+    world = StaticWorld(Scene(objects=[SceneObject("red block", "block", "red", 0.04, (0.45, 0.05, 0.02)),
+                                       SceneObject("green bowl", "bowl", "green", 0.16, (0.5, -0.15, BOWL_HEIGHT / 2))]), robot)
+    outs = run_plan([{"skill": "pick", "args": {"object": "red block"}},
+                     {"skill": "place", "args": {"target": "green bowl"}}], robot, world)
+    assert [o.success for o in outs] == [True, True], [o.message for o in outs]
+    assert world.is_in("red block", "green bowl")
+    assert [c[2] for c in arm.names("setToolDigitalOut")][-1] == (0, False)  # released: the tool output is off

@@ -1,6 +1,6 @@
 """XArmRobot against a fake XArmAPI injected at the SDK boundary (no SDK, no arm needed).
 
-The fake's method signatures follow xarm-python-sdk 1.18.4 (``xarm.wrapper.XArmAPI``); it tracks the
+The fake (``hardware/fakes/xarm.py``) follows xarm-python-sdk 1.18.4 (``xarm.wrapper.XArmAPI``); it tracks the
 commanded servo-cartesian pose ideally (mm / deg) and its gripper stops on an object of a set width.
 """
 from __future__ import annotations
@@ -14,93 +14,14 @@ import pytest
 from hardware.base import RobotError
 from agent.robots import make_robot
 from hardware.fixed_world import StaticWorld
+from hardware.safe_robot import SafeRobot
+from hardware.safety import SafetyError
 from hardware.xarm import (XArmConfig, XArmRobot, force_to_gripper_speed, from_arm_pose, to_arm_pose, units_to_width,
                            width_to_units)
 from hardware.scene import Scene, SceneError, SceneObject
 from skills.base import SkillControl
 from skills.library import run_skill
-
-
-class FakeXArmAPI:
-    """Records every call; ``codes[name] = code`` makes that method return ``code`` (once: ``fail_once``)."""
-
-    def __init__(self, pose=(350.0, 0.0, 350.0, 180.0, 0.0, 0.0), grip_stop_units: int | None = None) -> None:
-        self.calls: list[tuple[str, tuple, dict]] = []
-        self.reads: list[tuple[str, tuple, dict]] = []  # getters, kept apart so call counts stay readable
-        self.pose = list(pose)
-        self.grip_units = 850
-        self.grip_stop_units = grip_stop_units  # fingers stop here when closing on an object
-        self.codes: dict[str, int] = {}
-        self.error_code = 0
-        self.mode = 0
-        self.state = 0
-
-    def _rec(self, name: str, *args, **kwargs) -> int:
-        self.calls.append((name, args, kwargs))
-        return self.codes.get(name, 0)
-
-    def names(self) -> list[str]:
-        return [c[0] for c in self.calls]
-
-    # set-up
-    def clean_error(self): return self._rec("clean_error")
-    def clean_warn(self): return self._rec("clean_warn")
-    def motion_enable(self, enable=True, servo_id=None): return self._rec("motion_enable", enable=enable)
-
-    def set_mode(self, mode=0, detection_param=0):
-        self.mode = mode
-        return self._rec("set_mode", mode)
-
-    def set_state(self, state=0):
-        self.state = state
-        return self._rec("set_state", state)
-
-    def set_tcp_offset(self, offset, is_radian=None, wait=True, **kwargs): return self._rec("set_tcp_offset", offset, is_radian=is_radian)
-    def set_gripper_mode(self, mode, **kwargs): return self._rec("set_gripper_mode", mode)
-    def set_gripper_enable(self, enable, **kwargs): return self._rec("set_gripper_enable", enable)
-    def set_gripper_speed(self, speed, **kwargs): return self._rec("set_gripper_speed", speed)
-    def get_err_warn_code(self, show=False, lang="en"):
-        self.reads.append(("get_err_warn_code", (), {}))
-        return 0, [31, 0]
-
-    # motion
-    def set_servo_cartesian(self, mvpose, speed=None, mvacc=None, mvtime=0, is_radian=None, is_tool_coord=False, **kwargs):
-        assert self.mode == 1, "set_servo_cartesian needs servo motion mode (set_mode(1))"
-        code = self._rec("set_servo_cartesian", list(mvpose), is_radian=is_radian)
-        if code == 0:
-            self.pose = list(mvpose)
-        return code
-
-    def set_position(self, x=None, y=None, z=None, roll=None, pitch=None, yaw=None, radius=None, speed=None, mvacc=None,
-                     mvtime=None, relative=False, is_radian=None, wait=False, timeout=None, **kwargs):
-        code = self._rec("set_position", x=x, y=y, z=z, roll=roll, pitch=pitch, yaw=yaw, speed=speed, mvacc=mvacc, wait=wait)
-        if code == 0:
-            self.pose = [x, y, z, roll, pitch, yaw]
-        return code
-
-    def get_position(self, is_radian=None):
-        assert is_radian is False
-        self.reads.append(("get_position", (), {"is_radian": is_radian}))
-        return 0, list(self.pose)
-
-    def get_servo_angle(self, servo_id=None, is_radian=None, is_real=False):
-        self.reads.append(("get_servo_angle", (), {"is_radian": is_radian}))
-        return 0, [0.0] * 6
-
-    # gripper
-    def set_gripper_position(self, pos, wait=False, speed=None, auto_enable=False, timeout=None, **kwargs):
-        code = self._rec("set_gripper_position", pos, wait=wait, speed=speed)
-        if code == 0:
-            stop = self.grip_stop_units
-            self.grip_units = max(pos, stop) if stop is not None and pos < stop else pos
-        return code
-
-    def get_gripper_position(self, **kwargs):
-        self.reads.append(("get_gripper_position", (), {}))
-        return 0, self.grip_units
-    def open_lite6_gripper(self, sync=True): return self._rec("open_lite6_gripper")
-    def close_lite6_gripper(self, sync=True): return self._rec("close_lite6_gripper")
-    def disconnect(self): self._rec("disconnect")
+from hardware.fakes.xarm import FakeXArmAPI
 
 
 class FakeClock:
@@ -152,7 +73,10 @@ def test_sdk_imported_lazily_from_xarm_wrapper(monkeypatch):
     assert made == {} and not robot.is_connected  # the constructor does no I/O
     robot.connect()
     assert made == {"port": "10.0.0.7", "is_radian": False} and robot.is_connected
-    assert isinstance(robot, XArmRobot)
+    assert isinstance(robot, SafeRobot) and isinstance(robot.robot, XArmRobot)  # behind the safety layer by default
+    assert robot.limits.watchdog_s > 0  # a real-time arm: the watchdog guards it
+    robot.disconnect()
+    assert isinstance(make_robot("xarm", ip="10.0.0.7", safety=False), XArmRobot)
 
 
 def test_connect_sequence_ends_in_servo_mode():
@@ -182,13 +106,16 @@ def test_factory_unknown_kind_and_bad_field():
         make_robot("xarm", api=FakeXArmAPI(), colour="red")
 
 
-def test_factory_sim_returns_the_worlds_robot():
+def test_factory_sim_returns_the_worlds_robot_behind_the_safety_layer():
     robot = make_robot("sim", control_hz=60.0)
     try:
         from sim.panda import SimPanda
-        assert isinstance(robot, SimPanda) and robot.world.robot is robot
+        assert isinstance(robot, SafeRobot) and isinstance(robot.robot, SimPanda) and robot.robot.world.robot is robot.robot
+        assert robot.limits.watchdog_s == 0  # the simulation waits for its next command
+        with pytest.raises(SafetyError, match="keep-out|finite"):
+            robot.servo((float("nan"), 0.0, 0.3), 0.0)
     finally:
-        robot.world.close()
+        robot.robot.world.close()
 
 
 # --- unit conversions --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Check calls recorded by a vendor-SDK fake against the REAL installed SDK's signatures.
+"""Check calls made to a vendor-SDK fake against the REAL installed SDK's signatures.
 
 The vendor SDKs are pybind11 extensions, whose methods carry no ``inspect.signature``; their docstrings start
 with one signature per overload (``name(self: T, a: float, b: int = 1) -> bool``). :func:`signatures` parses
@@ -7,9 +7,10 @@ those (or uses ``inspect.signature`` for plain Python), and :func:`assert_binds`
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import re
-from typing import Any
+from typing import Any, Optional
 
 _NO_DEFAULT = inspect.Parameter.empty
 
@@ -69,8 +70,20 @@ def _params_of(text: str) -> list[inspect.Parameter]:
     return params
 
 
+@functools.lru_cache(maxsize=None)
+def _cached(obj: Any, name: str) -> tuple[inspect.Signature, ...]:
+    return tuple(_signatures(obj, name))
+
+
 def signatures(obj: Any, name: str) -> list[inspect.Signature]:
-    """Every overload of ``obj.name`` (self included as the first parameter for methods)."""
+    """Every overload of ``obj.name`` (self included as the first parameter for methods); cached per class."""
+    try:
+        return list(_cached(obj, name))
+    except TypeError:  # an unhashable object
+        return _signatures(obj, name)
+
+
+def _signatures(obj: Any, name: str) -> list[inspect.Signature]:
     fn = getattr(obj, name)
     try:
         return [inspect.signature(fn)]
@@ -86,24 +99,33 @@ def signatures(obj: Any, name: str) -> list[inspect.Signature]:
     return sigs
 
 
-def assert_binds(obj: Any, name: str, args: tuple, kwargs: dict, method: bool = True) -> None:
-    """``obj.name(*args, **kwargs)`` binds to one of the real overloads (``method``: prepend self)."""
-    assert hasattr(obj, name), f"the real SDK has no {getattr(obj, '__name__', obj)}.{name}"
+def bind_error(obj: Any, name: str, args: tuple, kwargs: dict, method: bool = True) -> Optional[str]:
+    """None when ``obj.name(*args, **kwargs)`` binds to one of the real overloads (``method``: prepend self),
+    else why not (the SDK has no such member, or no overload takes these arguments)."""
+    if not hasattr(obj, name):
+        return f"the real SDK has no {getattr(obj, '__name__', obj)}.{name}"
     errors = []
     for sig in signatures(obj, name):
         try:
             sig.bind(*((None,) if method and "self" in sig.parameters else ()), *args, **kwargs)
-            return
+            return None
         except TypeError as e:
             errors.append(f"{sig}: {e}")
-    raise AssertionError(f"{name}{args!r}{kwargs!r} binds to no real signature:\n" + "\n".join(errors))
+    return f"{name}{args!r}{kwargs!r} binds to no real signature:\n" + "\n".join(errors)
+
+
+def assert_binds(obj: Any, name: str, args: tuple, kwargs: dict, method: bool = True) -> None:
+    """``obj.name(*args, **kwargs)`` binds to one of the real overloads (``method``: prepend self)."""
+    err = bind_error(obj, name, args, kwargs, method)
+    assert err is None, err
 
 
 def assert_fake_matches(fake: type, real: type) -> None:
     """Every public method of ``fake`` exists on ``real`` with the same parameter names, in the same order
-    (for one of the overloads)."""
+    (for one of the overloads); the fake's own inspection helpers, listed in ``fake.TEST_HELPERS``, excepted."""
+    helpers = getattr(fake, "TEST_HELPERS", ())
     for name, fn in vars(fake).items():
-        if name.startswith("_") or not callable(fn):
+        if name.startswith("_") or not callable(fn) or name in helpers:
             continue
         assert hasattr(real, name), f"{real.__name__} has no {name}"
         mine = [p for p in inspect.signature(fn).parameters if p not in ("self",)]
