@@ -140,6 +140,29 @@ def accuracy(checkpoint: str, cases: list[dict[str, Any]]) -> float:
     return ok / max(1, len(cases))
 
 
+def label_check(examples_path: Path, results_path: Path) -> dict[str, int]:
+    """How many hindsight labels of the logged run name the direction the simulated user meant (its utterances'
+    intents, known to the benchmark only; never read by the learning): offsets by axis and sign, speed / force /
+    height by sign. Utterances without one direction (vague ones, praise, "the other way") are not checked."""
+    said: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for tasks in json.loads(results_path.read_text())["tasks"]["memory_off"].values():
+        for t in tasks:
+            for u in t["utterances"]:
+                said[(t["episode_id"], u["text"], u["step"])] = u
+    n = right = 0
+    for line in examples_path.read_text().splitlines():
+        ex = json.loads(line)
+        u = said.get((ex.get("episode"), ex.get("utterance"), ex.get("step")))
+        if ex.get("kind") != "ground" or u is None or u["intent"] not in ("offset", "speed", "force", "height") or not u["sign"]:
+            continue
+        lab = ex["labels"]
+        head = u["axis"] if u["intent"] == "offset" else u["intent"]
+        moved = {h: v[0] for h, v in lab.items() if h in ("x", "y", "z", "yaw", "speed", "force", "height") and v != "none"}
+        n += 1
+        right += int(moved == {head: "+" if u["sign"] > 0 else "-"})
+    return {"checked": n, "right": right}
+
+
 def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint: Optional[str]) -> dict[str, Any]:
     from agent.bench.teach import TeachBenchConfig, run_teach_bench
 
@@ -178,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
                                          replay_plan=args.replay_plan, all_episodes=True), log=say)
     res["retrain"] = {**summary, "wall_s": round(time.time() - t1, 1)}
     cand = str(Registry(reg_dir).path_of(summary["name"]))
+    res["retrain"]["labels_vs_user_intent"] = label_check(Path(cand) / "log_examples.jsonl", out / "teach-logged" / "teach_results.json")
+    say(f"   hindsight labels that name the direction the user meant: {res['retrain']['labels_vs_user_intent']}")
     with EpisodeLog(log_dir, repair=False) as lg:
         said = {c["utterance"].lower() for s in lg.list() for c in lg.load(s["id"])["corrections"] + lg.load(s["id"])["utterances"]}
     cases = idiolect_cases(args.phrases, args.cases, args.seed + 100, args.word_noise, said)

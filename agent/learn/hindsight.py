@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from agent.grounder.labels import SCALE_RATIO
+from agent.grounder.labels import SCALE_RATIO, active_of
 from skills.schema import SKILLS
 
 CONTRADICTION = re.compile(r"\b(other way|opposite|wrong way|wrong direction|other direction|not that way|the reverse)\b", re.I)
@@ -238,6 +238,7 @@ def _events(rec: dict[str, Any]) -> list[dict[str, Any]]:
 def _example(rec: dict[str, Any], ev: dict[str, Any], plan: list[dict[str, Any]], history: list[dict[str, Any]],
              lab: dict[str, str], obj: Optional[str], tgt: Optional[str], source: str) -> dict[str, Any]:
     step = max(0, min(int(ev.get("step", 0)), len(plan) - 1))
+    lab = {**lab, "active": active_of(lab)}  # the joint "which arguments change" head the policy reads first
     return {"kind": "ground", "scene": contract_scene(rec.get("scene")), "task": rec.get("task", ""), "plan": plan,
             "step": step, "step_skill": plan[step]["skill"], "history": history, "has_history": int(bool(history)),
             "utterance": ev["utterance"], "labels": lab, "numbers": {}, "obj": obj, "tgt": tgt, "source": source,
@@ -386,7 +387,7 @@ def target_json(ex: dict[str, Any]) -> dict[str, Any]:
     lab = ex["labels"]
     out: dict[str, Any] = {"level": lab["level"]}
     if lab["level"] == "skill":
-        out.update({k: v for k, v in lab.items() if k not in ("level", "plan_op") and v not in ("none", "new", "same")})
+        out.update({k: v for k, v in lab.items() if k not in ("level", "plan_op", "active") and v not in ("none", "new", "same")})
     elif lab["level"] == "plan":
         out.update({"plan_op": lab["plan_op"], **({"object": ex["obj"]} if ex.get("obj") else {}),
                     **({"target": ex["tgt"]} if ex.get("tgt") else {})})
