@@ -34,7 +34,7 @@ class DataConfig:
     replay_seed: int = 11
     log_weight: int = 8
     holdout: float = 0.2
-    lexicon_per_word: int = 150
+    lexicon_per_word: int = 300
 
 
 def held_out(episode_id: str, fraction: float) -> bool:

@@ -36,7 +36,7 @@ class LexiconConfig:
 
     min_seen: int = 2
     purity: float = 0.8
-    per_word: int = 150
+    per_word: int = 300
     seed: int = 0
 
 

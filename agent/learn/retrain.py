@@ -34,13 +34,13 @@ class RetrainConfig:
     registry: Optional[str] = None
     all_episodes: bool = False
     device: str = "auto"
-    epochs: int = 2
+    epochs: int = 4
     batch: int = 64
-    lr: float = 1e-4
+    lr: float = 1e-3  # only the argument heads train (--heads args); the shipped heads were trained at 1.5e-3
     replay_ground: int = 3000
     replay_plan: int = 600
     log_weight: int = 8
-    lexicon: int = 150
+    lexicon: int = 300
     heads: str = "args"
     distill: float = 1.0
     holdout: float = 0.2
@@ -213,13 +213,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", metavar="DIR", help="policy registry folder (default $ROBOCORRECT_HOME/policies)")
     p.add_argument("--all", action="store_true", dest="all_episodes", help="use every logged episode, not only those since the active checkpoint")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--replay-ground", type=int, default=3000, help="generated grounding examples mixed in (replay)")
     p.add_argument("--replay-plan", type=int, default=600, help="generated task-to-plan examples mixed in (replay)")
     p.add_argument("--log-weight", type=int, default=8, help="times each hindsight example is seen per epoch")
-    p.add_argument("--lexicon", type=int, default=150,
+    p.add_argument("--lexicon", type=int, default=300,
                    help="generated sentences per direction word of the user's own found in the logs (0: off; agent.learn.lexicon)")
     p.add_argument("--heads", choices=("args", "all"), default="args",
                    help="args: finetune only the argument heads (shared layers, level and plan heads kept); all: every weight")
