@@ -146,10 +146,10 @@ def make_policy(name: str = "embedded", **cfg: Any) -> Policy:
     if key == "embedded":
         from agent.grounder.policy import EmbeddedPolicy
 
-        if cfg.get("checkpoint") == "active":  # the policy registry's active checkpoint (robocorrect policy list)
-            from agent.learn.registry import Registry
+        if cfg.get("checkpoint") == "active":  # the registry's active checkpoint, re-read between episodes
+            from agent.learn.active import ActivePolicy
 
-            cfg = {**cfg, "checkpoint": str(Registry().active_checkpoint())}
+            return ActivePolicy(**{k: v for k, v in cfg.items() if k != "checkpoint"})
 
         return EmbeddedPolicy(**cfg)
     if key == "hf":

@@ -67,3 +67,9 @@ class Policy(ABC):
         utterance: str,
     ) -> Grounding:
         """The level and the plan after ``utterance``; never mutates ``plan``."""
+
+    def between_episodes(self) -> Optional[str]:
+        """Called by a session before each episode (never during one). A policy that can change between episodes
+        (the policy registry's active checkpoint, :class:`agent.learn.active.ActivePolicy`) picks up the change here
+        and returns its new name; the default does nothing and returns None."""
+        return None

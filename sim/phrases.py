@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -33,6 +34,14 @@ FLAT = ("retarget_object", "retarget_target", "confirm", "add_step", "stop", "re
 OPTIONAL_WITH_DEFAULT = ("vague_pick", "vague_place", "vague_knock", "other_way", "restate")
 # Today's keys a bank may lack that multi-object tasks need: borrowed from the default bank as well.
 BORROWED = OPTIONAL_WITH_DEFAULT + ("add_step",)
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def words_of(text: str) -> frozenset[str]:
+    """Lower-case letter runs of a phrase ("for'ard" -> for, ard), placeholders included."""
+    return frozenset(_WORD.findall(text.lower()))
+
 
 
 class PhraseBankError(RobocorrectError, ValueError):
@@ -131,9 +140,10 @@ class PhraseBank:
         return isinstance(sec, dict) and key in sec
 
     def choose(self, rng: random.Random, intent: str, key: Optional[str] = None, magnitude: Optional[str] = None,
-               avoid: Optional[str] = None, **fill: str) -> str:
+               avoid: Optional[str] = None, avoid_words: frozenset[str] = frozenset(), **fill: str) -> str:
         """One phrase for ``intent`` / ``key`` / ``magnitude`` (the nearest magnitude the bank has), placeholders
-        filled; ``avoid``: a phrase not to repeat when there is another (a restatement)."""
+        filled; ``avoid``: a phrase not to repeat when there is another (a restatement); ``avoid_words``: words
+        (lower case) the phrase should not contain when another phrase does without them."""
         sec: Any = self._section(intent)
         if sec is None:
             raise PhraseBankError(f"phrase bank {self.source} has no {intent!r} phrases")
@@ -146,10 +156,18 @@ class PhraseBank:
             m = next((m for m in order if m in sec), None) or next(iter(sec))
             sec = sec[m]
         options = [s for s in sec if s != avoid] or list(sec)
+        if avoid_words:
+            options = [s for s in options if not avoid_words & words_of(s)] or options
         text = rng.choice(options)
         for k, v in fill.items():
             text = text.replace("{" + k + "}", v)
         return text
+
+    def free_of(self, intent: str, key: str, words: frozenset[str]) -> bool:
+        """Whether some phrase of ``intent`` / ``key`` (a flat list, e.g. offset_number) avoids every one of ``words``."""
+        sec = self._section(intent)
+        lst = sec.get(key) if isinstance(sec, dict) else None
+        return isinstance(lst, list) and any(not words & words_of(s) for s in lst)
 
     def magnitudes(self, intent: str, key: str) -> list[str]:
         sec = self.data.get(intent, {}).get(key, {})

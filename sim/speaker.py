@@ -88,13 +88,16 @@ class Speaker:
         return add_word_noise(text, self.word_noise, self.rng)
 
     def phrase(self, intent: str, key: Optional[str] = None, magnitude: Optional[str] = None, avoid: Optional[str] = None,
-               default: str = "", **fill: str) -> str:
+               default: str = "", avoid_words: frozenset[str] = frozenset(), **fill: str) -> str:
         if not self.bank.has(intent, key) and default:
             return default
-        return self.bank.choose(self.rng, intent, key, magnitude, avoid=avoid, **fill)
+        return self.bank.choose(self.rng, intent, key, magnitude, avoid=avoid, avoid_words=avoid_words, **fill)
 
-    def say(self, v: Violation, step: int, after_outcome: bool, allow_wrong: bool = True, avoid: Optional[str] = None) -> Utterance:
-        """The utterance for ``v`` (a wanted change); raises PhraseBankError when the bank lacks a needed phrase."""
+    def say(self, v: Violation, step: int, after_outcome: bool, allow_wrong: bool = True, avoid: Optional[str] = None,
+            avoid_words: frozenset[str] = frozenset()) -> Utterance:
+        """The utterance for ``v`` (a wanted change); raises PhraseBankError when the bank lacks a needed phrase.
+        ``avoid``: a phrase not to repeat; ``avoid_words``: words not to use when the bank has a phrase without them
+        (the robot said it does not know them)."""
         rng = self.rng
         wrong, sign, magnitude, said = False, 0, None, None
         axis = v.axis
@@ -107,31 +110,32 @@ class Speaker:
             d = ("+" if sign > 0 else "-") + axis
             if d not in self.bank.data["offset"]:
                 raise PhraseBankError(f"phrase bank {self.bank.source} has no offset.{d} phrases")
-            if self.bank.has("offset_number", d) and rng.random() < self.number_rate:
+            numbers_ok = not avoid_words or self.bank.free_of("offset_number", d, avoid_words)
+            if self.bank.has("offset_number", d) and rng.random() < self.number_rate and numbers_ok:
                 amount = spoken_amount(v.error)
                 magnitude = "number"
                 said = float(amount.split()[0]) / (1000 if amount.endswith("mm") else 100)
-                text = self.phrase("offset_number", d, amount=amount, avoid=avoid)
+                text = self.phrase("offset_number", d, amount=amount, avoid=avoid, avoid_words=avoid_words)
             else:
                 magnitude = magnitude_word(v.error)
-                text = self.phrase("offset", d, magnitude, avoid=avoid)
+                text = self.phrase("offset", d, magnitude, avoid=avoid, avoid_words=avoid_words)
         elif v.intent == "speed":
-            text = self.phrase("speed", "faster" if sign > 0 else "slower", avoid=avoid)
+            text = self.phrase("speed", "faster" if sign > 0 else "slower", avoid=avoid, avoid_words=avoid_words)
         elif v.intent in ("force", "height"):
-            text = self.phrase(v.intent, "more" if sign > 0 else "less", avoid=avoid)
+            text = self.phrase(v.intent, "more" if sign > 0 else "less", avoid=avoid, avoid_words=avoid_words)
         elif v.intent == "retarget_object":
-            text = self.phrase("retarget_object", object=v.value or "", avoid=avoid)
+            text = self.phrase("retarget_object", object=v.value or "", avoid=avoid, avoid_words=avoid_words)
         elif v.intent == "retarget_target":
-            text = self.phrase("retarget_target", target=v.value or "", avoid=avoid)
+            text = self.phrase("retarget_target", target=v.value or "", avoid=avoid, avoid_words=avoid_words)
         elif v.intent == "add_step":
             o, t = (v.value or "|").split("|")
-            text = self.phrase("add_step", object=o, target=t, avoid=avoid)
+            text = self.phrase("add_step", object=o, target=t, avoid=avoid, avoid_words=avoid_words)
         elif v.intent == "stop":
-            text = self.phrase("stop", default="stop", avoid=avoid)
+            text = self.phrase("stop", default="stop", avoid=avoid, avoid_words=avoid_words)
         elif v.intent == "retry":
-            text = self.phrase("retry", default="try again", avoid=avoid)
+            text = self.phrase("retry", default="try again", avoid=avoid, avoid_words=avoid_words)
         elif v.intent in ("other_way", "vague_pick", "vague_place", "vague_knock", "confirm"):
-            text = self.phrase(v.intent, avoid=avoid)
+            text = self.phrase(v.intent, avoid=avoid, avoid_words=avoid_words)
         else:
             raise ValueError(f"unknown correction intent {v.intent!r}")
         return Utterance(text=self.noisy(text), intent=v.intent, step=step, arg=v.arg, axis=axis, sign=sign,

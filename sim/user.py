@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -46,6 +47,15 @@ PICK_FIXES = {  # what a person tries, in turn, after a pick fails this way
     "slipped": ("harder", "harder", "lower", "harder", "lower"),
     "dropped": ("harder", "harder", "lower", "harder", "lower"),
 }
+
+
+_UNKNOWN = re.compile(r"(?:do not|don't) know the words? ((?:'[^']+'(?:,\s*|\s+and\s+)?)+)", re.I)
+
+
+def unknown_words_named(question: Optional[str]) -> frozenset[str]:
+    """The words a robot's question says it does not know ("I don't know the words 'aft', 'skosh'; ..."), lower case."""
+    m = _UNKNOWN.search(question or "")
+    return frozenset(w.lower() for w in re.findall(r"'([^']+)'", m.group(1))) if m else frozenset()
 
 
 @dataclass
@@ -119,6 +129,7 @@ class SimulatedUser:
         self._spoke_in_motion = False
         self._backwards: Optional[Utterance] = None
         self._restate: Optional[Utterance] = None
+        self._restate_avoid: frozenset[str] = frozenset()  # words the robot said it does not know (avoided in the restatement)
         self._last_vague = False
 
     @property
@@ -176,12 +187,15 @@ class SimulatedUser:
             return self._say(Violation(intent, "plan", reason=why), step, True)
         return None
 
-    def heard(self, u: Utterance, changed: bool, asked: bool) -> None:
-        """What the robot did about ``u``: ``changed`` the plan or not, ``asked`` a question. A correction it did not
-        act on is restated next time; a backwards direction it followed is taken back next time."""
+    def heard(self, u: Utterance, changed: bool, asked: bool, question: Optional[str] = None) -> None:
+        """What the robot did about ``u``: ``changed`` the plan or not, ``asked`` a question (``question``: its words).
+        A correction it did not act on is restated next time, without the words the robot said it does not know
+        when the bank has a phrase without them (as a person told "I don't know the word 'port'" would); a backwards
+        direction it followed is taken back next time."""
         wants_change = u.intent in ("offset", "force", "speed", "height", "retarget_object", "retarget_target", "add_step", "other_way")
         if (asked or not changed) and wants_change and self.config.restate and not u.restated:
             self._restate = u
+            self._restate_avoid = unknown_words_named(question)
         elif changed and u.wrong_direction:
             self._backwards = u
 
@@ -197,7 +211,7 @@ class SimulatedUser:
             if self.gave_up or self.n_corrections >= self.config.patience:
                 return self._say(Violation("stop", "plan"), r.step, True)  # sets gave_up
             v = Violation(r.intent, r.arg or "plan", (r.sign or 1) * max(r.amount_m, 1e-3), r.axis, r.value, reason="restated")
-            u = self.speaker.say(v, r.step, r.after_outcome, allow_wrong=False, avoid=r.clean_text)
+            u = self.speaker.say(v, r.step, r.after_outcome, allow_wrong=False, avoid=r.clean_text, avoid_words=self._restate_avoid)
             if self.bank.has("restate") and self.rng.random() < 0.5:
                 pre = self.speaker.phrase("restate")
                 u.clean_text = f"{pre} {u.clean_text}"

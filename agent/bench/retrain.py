@@ -7,7 +7,7 @@
 2. **retrain**: ``robocorrect retrain`` on that log (fresh registry under OUT): hindsight labels, finetune,
    gate, promotion.
 3. **new utterances**: grounding cases made from the same phrase bank with fresh ASR-like slips and fresh
-   scenes, keeping only utterances whose text never occurs in the log; accuracy of the shipped and the
+   scenes, keeping only utterances whose text never occurs in the log nor in the candidate's training sentences; accuracy of the shipped and the
    retrained checkpoint (offset, yaw, speed/force/height and retarget checks as in ``shared/spec/corrections.md``).
 4. **teach again**: a new memory-off run (other seed, new tasks) with the shipped and with the retrained
    checkpoint; corrections per task of each.
@@ -36,7 +36,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--word-noise", type=float, default=0.08, help="ASR-like per-word slips of the user")
     p.add_argument("--cases", type=int, default=300, help="new-utterance grounding cases")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lexicon", type=int, default=300, help="generated sentences per direction word of the user's own")
     p.add_argument("--replay-ground", type=int, default=3000)
     p.add_argument("--replay-plan", type=int, default=600)
     p.add_argument("--out", metavar="DIR", help="results folder (default: a fresh temp dir)")
@@ -140,6 +142,29 @@ def accuracy(checkpoint: str, cases: list[dict[str, Any]]) -> float:
     return ok / max(1, len(cases))
 
 
+def label_check(examples_path: Path, results_path: Path) -> dict[str, int]:
+    """How many hindsight labels of the logged run name the direction the simulated user meant (its utterances'
+    intents, known to the benchmark only; never read by the learning): offsets by axis and sign, speed / force /
+    height by sign. Utterances without one direction (vague ones, praise, "the other way") are not checked."""
+    said: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for tasks in json.loads(results_path.read_text())["tasks"]["memory_off"].values():
+        for t in tasks:
+            for u in t["utterances"]:
+                said[(t["episode_id"], u["text"], u["step"])] = u
+    n = right = 0
+    for line in examples_path.read_text().splitlines():
+        ex = json.loads(line)
+        u = said.get((ex.get("episode"), ex.get("utterance"), ex.get("step")))
+        if ex.get("kind") != "ground" or u is None or u["intent"] not in ("offset", "speed", "force", "height") or not u["sign"]:
+            continue
+        lab = ex["labels"]
+        head = u["axis"] if u["intent"] == "offset" else u["intent"]
+        moved = {h: v[0] for h, v in lab.items() if h in ("x", "y", "z", "yaw", "speed", "force", "height") and v != "none"}
+        n += 1
+        right += int(moved == {head: "+" if u["sign"] > 0 else "-"})
+    return {"checked": n, "right": right}
+
+
 def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint: Optional[str]) -> dict[str, Any]:
     from agent.bench.teach import TeachBenchConfig, run_teach_bench
 
@@ -174,12 +199,18 @@ def run(args: argparse.Namespace) -> int:
     say("2. robocorrect retrain on that log")
     t1 = time.time()
     reg_dir = out / "policies"
-    summary = retrain_once(RetrainConfig(logs=[log_dir], registry=str(reg_dir), epochs=args.epochs, replay_ground=args.replay_ground,
+    summary = retrain_once(RetrainConfig(logs=[log_dir], registry=str(reg_dir), epochs=args.epochs, lr=args.lr, lexicon=args.lexicon,
+                                         replay_ground=args.replay_ground,
                                          replay_plan=args.replay_plan, all_episodes=True), log=say)
     res["retrain"] = {**summary, "wall_s": round(time.time() - t1, 1)}
     cand = str(Registry(reg_dir).path_of(summary["name"]))
+    res["retrain"]["labels_vs_user_intent"] = label_check(Path(cand) / "log_examples.jsonl", out / "teach-logged" / "teach_results.json")
+    say(f"   hindsight labels that name the direction the user meant: {res['retrain']['labels_vs_user_intent']}")
     with EpisodeLog(log_dir, repair=False) as lg:
         said = {c["utterance"].lower() for s in lg.list() for c in lg.load(s["id"])["corrections"] + lg.load(s["id"])["utterances"]}
+    for f in ("log_examples.jsonl", "lexicon_examples.jsonl"):  # nor any sentence the candidate was trained on
+        rows = [json.loads(x) for x in (Path(cand) / f).read_text().splitlines() if x.strip()] if (Path(cand) / f).exists() else []
+        said |= {r["utterance"].lower() for r in rows if r.get("utterance")}
     cases = idiolect_cases(args.phrases, args.cases, args.seed + 100, args.word_noise, said)
     res["new_utterances"] = {"n": len(cases), "shipped": round(accuracy(str(shipped_checkpoint()), cases), 4),
                              "retrained": round(accuracy(cand, cases), 4)}

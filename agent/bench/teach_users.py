@@ -72,7 +72,7 @@ class ObservingChannel(_Recorder):
             if idx >= len(results):
                 break
             r = results[idx]
-            self.user.heard(u, changed=bool(r.before != r.after), asked=bool(r.question))
+            self.user.heard(u, changed=bool(r.before != r.after), asked=bool(r.question), question=r.question)
             self._heard += 1
 
     def _speak(self, ctx: PollContext) -> Optional[str]:

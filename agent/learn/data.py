@@ -26,13 +26,15 @@ FEATURE_VERSION = 1
 class DataConfig:
     """``n_replay_ground`` / ``n_replay_plan``: generated corpus examples mixed in (seed ``replay_seed``, train
     templates) so that nothing learnt before is forgotten; ``log_weight``: how many times each hindsight example
-    is seen per epoch; ``holdout``: fraction of logged episodes held out (by a hash of the episode id) for the gate."""
+    is seen per epoch; ``holdout``: fraction of logged episodes held out (by a hash of the episode id) for the gate;
+    ``lexicon_per_word``: generated sentences per direction word of the user's own (:mod:`agent.learn.lexicon`; 0: off)."""
 
     n_replay_ground: int = 3000
     n_replay_plan: int = 600
     replay_seed: int = 11
     log_weight: int = 8
     holdout: float = 0.2
+    lexicon_per_word: int = 300
 
 
 def held_out(episode_id: str, fraction: float) -> bool:
@@ -142,26 +144,31 @@ class FeatureSet:
 
 
 def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_layers: Optional[int] = None,
-          log: Callable[[str], None] = print) -> tuple[FeatureSet, FeatureSet, dict[str, Any]]:
-    """(train set, held-out set, summary) from logged episode records plus replay.
+          log: Callable[[str], None] = print, vocab: Iterable[str] = ()) -> tuple[FeatureSet, FeatureSet, dict[str, Any]]:
+    """(train set, held-out set, summary) from logged episode records plus replay; ``vocab``: the base checkpoint's
+    vocabulary (words outside it that the logs tie to one direction are the user's own, :mod:`agent.learn.lexicon`).
 
     The held-out set holds the hindsight examples of the held-out episodes only (never trained on)."""
     from agent.grounder.corpus import generate
 
     from .hindsight import examples_from_records
+    from .lexicon import LexiconConfig, contrast, examples as lexicon_examples, user_words
 
     train_recs = [r for r in records if not held_out(r["id"], cfg.holdout)]
     held_recs = [r for r in records if held_out(r["id"], cfg.holdout)]
     train_ex, train_stats = examples_from_records(train_recs)
     held_ex, held_stats = examples_from_records(held_recs)
     replay = generate(cfg.n_replay_ground, cfg.n_replay_plan, cfg.replay_seed, "train")
+    words = user_words(train_ex, vocab, LexiconConfig(seed=cfg.replay_seed)) if cfg.lexicon_per_word > 0 and vocab else {}
+    lexicon = lexicon_examples(words, LexiconConfig(per_word=cfg.lexicon_per_word, seed=cfg.replay_seed)) if words else []
+    lexicon += contrast(len(lexicon), cfg.replay_seed) if lexicon else []
     summary = {"data": asdict(cfg), "episodes_train": [r["id"] for r in train_recs], "episodes_heldout": [r["id"] for r in held_recs],
                "hindsight_train": asdict(train_stats), "hindsight_heldout": asdict(held_stats),
-               "n_log_examples": len(train_ex), "n_replay": len(replay)}
+               "n_log_examples": len(train_ex), "n_replay": len(replay), "user_words": words, "n_lexicon": len(lexicon)}
     log(f"hindsight: {len(train_ex)} examples from {len(train_recs)} episodes ({asdict(train_stats)}), "
-        f"{len(held_ex)} held out from {len(held_recs)}; replay {len(replay)}")
-    examples = train_ex + replay
-    weights = [cfg.log_weight] * len(train_ex) + [1] * len(replay)
+        f"{len(held_ex)} held out from {len(held_recs)}; user's words {words} -> {len(lexicon)} sentences; replay {len(replay)}")
+    examples = train_ex + lexicon + replay
+    weights = [cfg.log_weight] * len(train_ex) + [1] * len(lexicon) + [1] * len(replay)
     train = FeatureSet.encode(examples, weights, summary, enc, n_layers, log)
     held = FeatureSet.encode(held_ex, [1] * len(held_ex), summary, enc, n_layers, log) if held_ex else FeatureSet([], {}, [], [], [], summary)
     return train, held, summary

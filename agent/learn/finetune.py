@@ -60,6 +60,10 @@ class FinetuneConfig:
     """stop after this many optimizer steps (0: run every epoch)"""
     threads: int = 1
     """torch CPU threads per process"""
+    heads: str = "args"
+    """what the finetune may change: "args" (the argument heads: which arguments change, offsets, yaw, speed, force,
+    height, their attention queries and classifiers; the shared layers and the level / history / plan heads stay
+    as the base checkpoint has them) or "all" (every weight)"""
     tensorboard: bool = True
     """write TensorBoard logs under OUT/tb"""
     progress: bool = True
@@ -72,6 +76,8 @@ class FinetuneConfig:
             raise LearnUsageError(f"--device must be auto, cpu or cuda, not {self.device!r}")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise LearnUsageError("--device cuda, but torch sees no CUDA device; use --device cpu or auto")
+        if self.heads not in ("args", "all"):
+            raise LearnUsageError(f"--heads must be args or all, not {self.heads!r}")
         if self.epochs < 1 or self.batch < 1:
             raise LearnUsageError(f"--epochs and --batch must be at least 1 (got {self.epochs}, {self.batch})")
 
@@ -131,6 +137,41 @@ def to_device(b: dict[str, Any], device: torch.device) -> dict[str, Any]:
     out["y"] = {k: v.to(device, non_blocking=nb) for k, v in b["y"].items()}
     out["tok"] = out["tok"].float()
     return out
+
+
+TRAINED_HEADS = ("active", "x", "y", "z", "yaw", "speed", "force", "height")  # what a correction's words change
+
+
+class Frozen:
+    """Keeps every weight outside the argument heads (:data:`TRAINED_HEADS`) at its base value: their gradients are
+    zeroed before the optimizer step and their values restored after it (AdamW's weight decay included)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        names = list(getattr(net, "class_names", []))
+        rows = torch.tensor([k in TRAINED_HEADS for k in names])
+        self.masks: dict[str, torch.Tensor] = {}  # parameter name -> True where the value may change
+        for n, p in net.named_parameters():
+            m = torch.zeros_like(p, dtype=torch.bool)
+            if n == "queries":
+                m[: len(names)] = rows[:, None]
+            elif n.startswith("cls_fused."):
+                m[:] = rows.view(-1, *([1] * (p.dim() - 1)))
+            elif n.startswith("cls.") and n.split(".")[1] in TRAINED_HEADS:
+                m[:] = True
+            self.masks[n] = m
+        self.params = dict(net.named_parameters())
+        self.base = {n: p.detach().clone() for n, p in self.params.items()}
+
+    def before_step(self) -> None:
+        for n, p in self.params.items():
+            if p.grad is not None:
+                p.grad.masked_fill_(~self.masks[n].to(p.grad.device), 0.0)
+
+    @torch.no_grad()
+    def after_step(self) -> None:
+        for n, p in self.params.items():
+            m = self.masks[n].to(p.device)
+            p.copy_(torch.where(m, p, self.base[n].to(p.device)))
 
 
 def load_net(base: Optional[str]) -> tuple[nn.Module, dict[str, Any]]:
@@ -216,6 +257,7 @@ def train(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> dict[str, 
         teacher = copy.deepcopy(net).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
+    frozen = Frozen(net) if cfg.heads == "args" and cfg.base else None
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * len(loader)
     if cfg.max_steps:
@@ -252,8 +294,12 @@ def train(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> dict[str, 
                     loss = loss + cfg.distill * distill_loss(out, tout, b["replay"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if frozen is not None:
+                frozen.before_step()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
+            if frozen is not None:
+                frozen.after_step()
             sched.step()
             step += 1
             seen += b["mask"].shape[0]

@@ -60,9 +60,32 @@ class GateReport:
         return asdict(self)
 
 
+def read_heads(ex: dict[str, Any]) -> Optional[frozenset[str]]:
+    """The heads the embedded policy reads to answer an example with its labels (None: every labelled head).
+
+    A reading is its level; a new skill change also its ``active`` class and the heads that class names ("y" for
+    "a bit to the left": the x head is never read then), "more of the same" its ``hmag``; a plan edit its plan op
+    and pointers. Stop, praise and "not a correction" are their level only."""
+    lab = ex.get("labels") or {}
+    if ex.get("kind") != "ground" or "level" not in lab:
+        return None
+    heads = {"level"}
+    if lab["level"] == "skill":
+        heads.add("hist")
+        if lab.get("hist", "new") == "new":
+            act = lab.get("active") or "+".join(h for h in ("x", "y", "z", "yaw", "speed", "force", "height") if lab.get(h, "none") != "none")
+            heads |= {"active", *(h for h in act.split("+") if h != "none")}
+        elif lab.get("hist") == "repeat":
+            heads.add("hmag")
+    elif lab["level"] == "plan":
+        heads |= {"plan_op", "g_obj", "g_tgt"}
+    return frozenset(heads)
+
+
 @torch.no_grad()
 def exact_correct(net: torch.nn.Module, data: FeatureSet, batch: int = 256) -> list[bool]:
-    """Per example: is every labelled head, pointer and set membership predicted right?"""
+    """Per example: is every labelled head the policy reads for it (:func:`read_heads`), every pointer and set
+    membership predicted right?"""
     net.eval()
     out_ok: list[bool] = []
     for s in range(0, len(data), batch):
@@ -70,8 +93,9 @@ def exact_correct(net: torch.nn.Module, data: FeatureSet, batch: int = 256) -> l
         b = data.collate(idx)
         out = net(b["tok"].float(), b["mask"], b["mode"], b["hist"], b["obj_vec"], b["obj_feat"], b["obj_mask"])
         ok = torch.ones(len(idx), dtype=torch.bool)
+        reads = [read_heads(data.examples[i]) if data.examples else None for i in idx]
         for k, y in b["y"].items():
-            has = y != IGNORE
+            has = (y != IGNORE) & torch.tensor([r is None or k in r for r in reads])
             if has.any():
                 pred = out[k].argmax(-1)
                 ok &= ~has | (pred == y)

@@ -35,12 +35,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from agent.grounder.labels import SCALE_RATIO
+from agent.grounder.labels import SCALE_RATIO, active_of
 from skills.schema import SKILLS
 
 CONTRADICTION = re.compile(r"\b(other way|opposite|wrong way|wrong direction|other direction|not that way|the reverse)\b", re.I)
 SMALL_M, MEDIUM_M = 0.02, 0.055
 SMALL_RAD, MEDIUM_RAD = math.radians(17), math.radians(42)
+SURE = 0.9  # calibrated confidence of a reading in known words above which a "no, the other way" is the user's slip
 SIGNED_KEYS = ("x", "y", "z", "yaw")
 SCALE_KEYS = ("speed", "force", "height")
 CONTRACT_KEYS = ("name", "kind", "color", "size", "position")
@@ -197,7 +198,8 @@ def _ran_after(rec: dict[str, Any], ev: dict[str, Any]) -> bool:
 
 WORD = re.compile(r"[a-z']+")
 STOPWORDS = frozenset("a an the to by it its her him his i me my mean some bit little touch more less now please that this just "
-                      "like uh um er and of in on at cm mm centimetres centimeters millimetres no yes".split())
+                      "like uh um er and of in on at cm mm centimetres centimeters millimetres no yes "
+                      "said say again sorry good lot much further farther way slightly tad move go bring".split())  # fillers, restating, size words
 
 
 def content_words(text: str, common: frozenset[str] = frozenset()) -> set[str]:
@@ -236,6 +238,7 @@ def _events(rec: dict[str, Any]) -> list[dict[str, Any]]:
 def _example(rec: dict[str, Any], ev: dict[str, Any], plan: list[dict[str, Any]], history: list[dict[str, Any]],
              lab: dict[str, str], obj: Optional[str], tgt: Optional[str], source: str) -> dict[str, Any]:
     step = max(0, min(int(ev.get("step", 0)), len(plan) - 1))
+    lab = {**lab, "active": active_of(lab)}  # the joint "which arguments change" head the policy reads first
     return {"kind": "ground", "scene": contract_scene(rec.get("scene")), "task": rec.get("task", ""), "plan": plan,
             "step": step, "step_skill": plan[step]["skill"], "history": history, "has_history": int(bool(history)),
             "utterance": ev["utterance"], "labels": lab, "numbers": {}, "obj": obj, "tgt": tgt, "source": source,
@@ -267,6 +270,27 @@ def _plan_example(rec: dict[str, Any]) -> Optional[dict[str, Any]]:
         ex = {"labels": {"task": "sort"}, "obj": None, "tgt": None, "set": []}
     return {**ex, "kind": "plan", "scene": scene, "task": rec.get("task", ""), "final_plan": final, "source": "plan",
             "episode": rec.get("id")}
+
+
+def _sure(ev: dict[str, Any]) -> bool:
+    """Whether the policy read a correction surely, in words it knows: then "no, the other way" right after it is
+    the user taking back a direction they said backwards, not a misreading, and it teaches nothing."""
+    p = ev.get("parsed") or {}
+    return float(p.get("confidence") or 0.0) >= SURE and not p.get("unknown_words")
+
+
+def _answer(evs: list[dict[str, Any]], ev: dict[str, Any], same: list[int], common: frozenset[str]):
+    """The label of the answer to the robot's question about ``ev`` (an utterance it did not act on): the change
+    the next utterance about the same step made, unless what the user said after that answer shows the answer
+    was not what they meant (an undo, "no, the other way", or going back to the words of ``ev``)."""
+    ans = evs[same[0]]
+    if ans.get("kind") != "correction" or not ans.get("changed") or ans.get("before") is None:
+        return None
+    then = evs[same[1]] if len(same) > 1 else None
+    if then is not None and (then.get("kind") == "undo" or CONTRADICTION.search(str(then.get("utterance", "")))
+                             or similar(ev["utterance"], str(then.get("utterance", "")), common)):
+        return None
+    return labels_from_change(ans["before"], ans["after"])
 
 
 def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None,
@@ -303,13 +327,19 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
             if after_undo is not None:
                 source, lab = "undone", labels[after_undo]
         elif nxt is not None and CONTRADICTION.search(str(nxt.get("utterance", ""))):
-            if own is not None and own[0]["level"] == "skill":
+            if own is not None and own[0]["level"] == "skill" and not _sure(ev):
                 source, lab = "contradicted", (flipped(own[0]), None, None)
         elif restated or (not ev.get("changed") and grounded_next) or (
                 ev.get("changed") and not _survived(ev["before"], ev["after"], final) and later_kept is not None):
-            asked = not ev.get("changed") and ev.get("question") and grounded_next  # "say it again in other words"
-            j = same[0] if (restated or asked) and same[0] in labels else later_kept
-            if j is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):
+            # "say it again in other words": the next utterance about the step answers; only one the robot acted on
+            # says what was meant (one it asked about again is not followed further: the user may have moved on)
+            asked = bool(not ev.get("changed") and ev.get("question") and grounded_next)
+            answered = asked and bool(nxt.get("changed"))
+            j = same[0] if (restated or answered) and same[0] in labels else None if asked else later_kept
+            answer = _answer(evs, ev, same, common) if answered and j is None else None
+            if answer is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):
+                source, lab = "restated", answer
+            elif j is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):
                 source, lab = "restated", labels[j]
                 if any(str(v).endswith("n") for k, v in lab[0].items() if k in SIGNED_KEYS) and evs[j].get("changed"):
                     # "7 mm below" reveals a direction and a size, not that this utterance said a number
@@ -357,7 +387,7 @@ def target_json(ex: dict[str, Any]) -> dict[str, Any]:
     lab = ex["labels"]
     out: dict[str, Any] = {"level": lab["level"]}
     if lab["level"] == "skill":
-        out.update({k: v for k, v in lab.items() if k not in ("level", "plan_op") and v not in ("none", "new", "same")})
+        out.update({k: v for k, v in lab.items() if k not in ("level", "plan_op", "active") and v not in ("none", "new", "same")})
     elif lab["level"] == "plan":
         out.update({"plan_op": lab["plan_op"], **({"object": ex["obj"]} if ex.get("obj") else {}),
                     **({"target": ex["tgt"]} if ex.get("tgt") else {})})

@@ -34,12 +34,14 @@ class RetrainConfig:
     registry: Optional[str] = None
     all_episodes: bool = False
     device: str = "auto"
-    epochs: int = 2
+    epochs: int = 4
     batch: int = 64
-    lr: float = 1e-4
+    lr: float = 1e-3  # only the argument heads train (--heads args); the shipped heads were trained at 1.5e-3
     replay_ground: int = 3000
     replay_plan: int = 600
     log_weight: int = 8
+    lexicon: int = 300
+    heads: str = "args"
     distill: float = 1.0
     holdout: float = 0.2
     workers: int = 0
@@ -64,13 +66,13 @@ def _finetune(feats: Path, out: Path, base: Optional[str], cfg: RetrainConfig, l
     from .finetune import FinetuneConfig, train
 
     ft = FinetuneConfig(data=str(feats), out=str(out), base=base, device=cfg.device, epochs=cfg.epochs, batch=cfg.batch,
-                        lr=cfg.lr, seed=cfg.seed, workers=cfg.workers, threads=cfg.threads, distill=cfg.distill,
+                        lr=cfg.lr, seed=cfg.seed, workers=cfg.workers, threads=cfg.threads, distill=cfg.distill, heads=cfg.heads,
                         progress=sys.stderr.isatty())
     if cfg.launcher == "inline":
         return train(ft, log)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(cfg.nproc), "--standalone", "-m", "agent.learn.finetune",
            "--data", str(feats), "--out", str(out), "--device", cfg.device, "--epochs", str(cfg.epochs), "--batch", str(cfg.batch),
-           "--lr", str(cfg.lr), "--distill", str(cfg.distill), "--seed", str(cfg.seed), "--workers", str(cfg.workers), "--threads", str(cfg.threads), "--no-progress"]
+           "--lr", str(cfg.lr), "--distill", str(cfg.distill), "--seed", str(cfg.seed), "--workers", str(cfg.workers), "--threads", str(cfg.threads), "--heads", cfg.heads, "--no-progress"]
     if base:
         cmd += ["--base", base]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=str(Path(__file__).resolve().parents[2]))
@@ -92,13 +94,14 @@ def train_from_logs(logs: list[str], out: str, base: Optional[str], cfg: Retrain
     records = load_records(logs, since=since)
     if not records:
         raise LearnError(f"no ended episodes in {', '.join(logs)}" + (" since the active checkpoint" if since else "") + "; nothing to learn")
-    n_layers = None
+    n_layers, vocab = None, []
     if base:
         meta = json.loads((Path(base) / "config.json").read_text())
         n_layers = NetConfig(**meta["net"]).encoder_layers
+        vocab = meta.get("vocab", [])
     dcfg = DataConfig(n_replay_ground=cfg.replay_ground, n_replay_plan=cfg.replay_plan, replay_seed=11 + cfg.seed,
-                      log_weight=cfg.log_weight, holdout=cfg.holdout)
-    train_set, held, summary = build(records, dcfg, n_layers=n_layers, log=lambda s: None)
+                      log_weight=cfg.log_weight, holdout=cfg.holdout, lexicon_per_word=cfg.lexicon)
+    train_set, held, summary = build(records, dcfg, n_layers=n_layers, log=lambda s: None, vocab=vocab)
     n_log = summary["n_log_examples"]
     if n_log == 0:
         raise LearnError(f"the {len(records)} episodes gave no hindsight examples (no grounded corrections with a revealed label)")
@@ -108,8 +111,10 @@ def train_from_logs(logs: list[str], out: str, base: Optional[str], cfg: Retrain
     train_set.save(feats)
     held.save(outp / "heldout.pt")
     write_examples(train_set.examples[:n_log], outp / "log_examples.jsonl")
+    write_examples(train_set.examples[n_log:n_log + summary["n_lexicon"]], outp / "lexicon_examples.jsonl")
     write_examples(held.examples, outp / "heldout_examples.jsonl")
     log(f"data: {n_log} hindsight examples ({summary['hindsight_train']}) from {len(summary['episodes_train'])} episodes, "
+        f"the user's own words {summary['user_words']} in {summary['n_lexicon']} generated sentences, "
         f"{len(held)} held out from {len(summary['episodes_heldout'])}; replay {summary['n_replay']}; encoded in {time.time() - t0:.0f} s")
     res = _finetune(feats, outp, base, cfg, log)
     log(f"finetuned: {res['steps']} steps, {res['examples_per_s']} examples/s on {res['device']} (world {res['world_size']})")
@@ -161,6 +166,7 @@ def retrain_once(cfg: RetrainConfig, log: Callable[[str], None] = print) -> dict
         log(f"kept {active}; {name} stays registered but inactive")
     summary = {"name": name, "promoted": report.accepted, "active": reg.active(), "gate": report.to_dict(),
                "train": {k: v for k, v in res["train"].items() if k != "train"}, "hindsight": res["summary"]["hindsight_train"],
+               "user_words": res["summary"].get("user_words", {}), "n_lexicon": res["summary"].get("n_lexicon", 0),
                "seconds": round(time.time() - t0, 1)}
     (out / "retrain.json").write_text(json.dumps(summary, indent=1))
     return summary
@@ -189,7 +195,7 @@ def watch(cfg: RetrainConfig, every: int, poll_s: float = 30.0, max_rounds: Opti
         if n - seen >= every:
             argv = [sys.executable, "-m", "agent.cli", "retrain", *sum((["--log", p] for p in cfg.logs), []),
                     "--device", cfg.device, "--epochs", str(cfg.epochs), "--replay-ground", str(cfg.replay_ground),
-                    "--replay-plan", str(cfg.replay_plan)]
+                    "--replay-plan", str(cfg.replay_plan), "--lexicon", str(cfg.lexicon), "--heads", cfg.heads, "--lr", str(cfg.lr)]
             if cfg.registry:
                 argv += ["--registry", cfg.registry]
             log(f"{n - seen} new episodes: retraining")
@@ -207,12 +213,16 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", metavar="DIR", help="policy registry folder (default $ROBOCORRECT_HOME/policies)")
     p.add_argument("--all", action="store_true", dest="all_episodes", help="use every logged episode, not only those since the active checkpoint")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--replay-ground", type=int, default=3000, help="generated grounding examples mixed in (replay)")
     p.add_argument("--replay-plan", type=int, default=600, help="generated task-to-plan examples mixed in (replay)")
     p.add_argument("--log-weight", type=int, default=8, help="times each hindsight example is seen per epoch")
+    p.add_argument("--lexicon", type=int, default=300,
+                   help="generated sentences per direction word of the user's own found in the logs (0: off; agent.learn.lexicon)")
+    p.add_argument("--heads", choices=("args", "all"), default="args",
+                   help="args: finetune only the argument heads (shared layers, level and plan heads kept); all: every weight")
     p.add_argument("--distill", type=float, default=1.0, help="weight of keeping the base checkpoint's answers on replay examples")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of episodes held out for the gate")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
@@ -230,7 +240,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> RetrainConfig:
     return RetrainConfig(logs=args.logs, registry=args.registry, all_episodes=args.all_episodes, device=args.device, epochs=args.epochs,
                          batch=args.batch, lr=args.lr, replay_ground=args.replay_ground, replay_plan=args.replay_plan,
-                         log_weight=args.log_weight, distill=args.distill, holdout=args.holdout, workers=args.workers, launcher=args.launcher,
+                         log_weight=args.log_weight, lexicon=args.lexicon, heads=args.heads, distill=args.distill, holdout=args.holdout, workers=args.workers, launcher=args.launcher,
                          nproc=args.nproc, max_flip=args.max_flip, min_gain=args.min_gain, dev=args.dev)
 
 

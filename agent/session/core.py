@@ -170,6 +170,9 @@ class TeachingSession:
             raise SessionError("the session needs a scene (hardware.scene.Scene) to describe the world to the policy")
         if plan is None and self.policy is None:
             raise SessionError("this session has no policy: give start() a plan")
+        pickup = getattr(self.policy, "between_episodes", None)  # Policy's default does nothing; a wrapper may lack it
+        if pickup is not None:
+            pickup()  # a policy promoted since the last episode is used from this one on (agent.learn.active)
         self.task = task.strip()
         contract = self.scene_contract()
         images = object_images(self.world, self.scene) if self.kb is not None else None

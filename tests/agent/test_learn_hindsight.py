@@ -150,3 +150,46 @@ def test_a_later_different_complaint_does_not_label_an_earlier_one():
     asked = {**q, "question": "I don't know the word 'aloft'; say it again in other words"}
     g = grounds(episode_examples(record([c], utterances=[asked])))
     assert g["aloft a touch"]["source"] == "restated" and g["aloft a touch"]["labels"]["z"] == "-s"
+
+
+def asked(text, t, word, step=1):
+    return {"utterance": text, "kind": "correction", "level": "none", "step": step, "t": t, "changes": [],
+            "question": f"I don't know the word '{word}'; did you mean back? say it again in other words"}
+
+
+def test_an_asked_utterance_takes_the_change_its_answer_made_even_when_the_step_failed_after():
+    q = asked("a good bit to port", 2.0, "port")
+    left = moved(PLAN, 1, dy=0.03)
+    c = corr("move it leftward", 2.5, PLAN, left, {"level": "skill", "signed": {"y": "+m"}, "confidence": 0.91})
+    rec = record([c], utterances=[q], success=False)
+    rec["steps"][1]["outcome"] = {"success": False}  # the block still missed: the answer is not "kept"
+    g = grounds(episode_examples(rec))
+    assert g["a good bit to port"]["source"] == "restated"
+    lab = g["a good bit to port"]["labels"]
+    assert lab["y"] == "+m" and lab["x"] == "none" and lab["active"] == "y"
+    # ... unless the user then goes back to the words the robot did not know: the answer was not what they meant
+    again = asked("heaps to port", 3.0, "port")
+    g = grounds(episode_examples(record([c], utterances=[q, again], success=False)))
+    assert "a good bit to port" not in g
+
+
+def test_no_label_across_a_chain_of_questions():
+    q1 = asked("bring her for'ard", 2.0, "ard")
+    q2 = asked("a good bit to port", 2.2, "port")  # the user moved on to another complaint
+    left = moved(PLAN, 1, dy=0.03)
+    c = corr("move it leftward", 2.5, PLAN, left, {"level": "skill", "signed": {"y": "+m"}})
+    g = grounds(episode_examples(record([c], utterances=[q1, q2])))
+    assert "bring her for'ard" not in g and g["a good bit to port"]["labels"]["y"] == "+m"
+
+
+def test_other_way_after_a_sure_reading_is_the_users_slip_and_teaches_nothing():
+    wrong = moved(PLAN, 1, dy=-0.03)
+    c1 = corr("ease it right", 2.0, PLAN, wrong, {"level": "skill", "signed": {"y": "-m"}, "confidence": 0.93})
+    no = {"utterance": "no, the other way", "kind": "correction", "level": "none", "step": 1, "t": 3.0, "changes": []}
+    right = moved(wrong, 1, dy=0.06)
+    c2 = corr("left then", 4.0, wrong, right, {"level": "skill", "signed": {"y": "+m"}})
+    g = grounds(episode_examples(record([c1, c2], utterances=[no])))
+    assert "ease it right" not in g
+    unsure = corr("ease it right", 2.0, PLAN, wrong, {"level": "skill", "signed": {"y": "-m"}, "confidence": 0.6})
+    g = grounds(episode_examples(record([unsure, c2], utterances=[no])))
+    assert g["ease it right"]["source"] == "contradicted" and g["ease it right"]["labels"]["y"] == "+m"

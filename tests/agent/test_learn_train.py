@@ -41,6 +41,28 @@ def test_finetune_writes_a_loadable_checkpoint_with_provenance(feats, tmp_path: 
     assert list((out / "tb").iterdir())  # TensorBoard event file
 
 
+def test_finetune_changes_only_the_argument_heads(feats, tmp_path: Path) -> None:
+    import torch
+
+    from agent.grounder.model import load_checkpoint
+    from agent.learn.finetune import TRAINED_HEADS, FinetuneConfig, train
+
+    out = tmp_path / "args"
+    train(FinetuneConfig(data=str(feats[0]), out=str(out), base=str(shipped_checkpoint()), epochs=1, batch=16, lr=1e-3,
+                         progress=False, tensorboard=False))
+    base, _ = load_checkpoint(str(shipped_checkpoint()))
+    cand, _ = load_checkpoint(str(out))
+    b, c = base.state_dict(), cand.state_dict()
+    names = base.class_names
+    for k in b:
+        if k == "queries" or k.startswith("cls_fused."):
+            for i, head in enumerate(names):
+                same = torch.equal(b[k][i], c[k][i])
+                assert same != (head in TRAINED_HEADS) or (k.startswith("cls_fused.b") and same), (k, head)
+        else:  # shared layers, pointer slots, set head: as the base has them
+            assert torch.equal(b[k], c[k]), k
+
+
 def test_two_cpu_processes_with_gloo(feats, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}

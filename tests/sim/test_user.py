@@ -154,3 +154,24 @@ def test_defaults_are_noisy_and_the_dev_bank_works_with_borrowed_categories():
     u = SimulatedUser(SEEN, [("red block", "green bowl")], (), dev, quiet(vague_rate=1.0), random.Random(0))
     s = u.react(obs("after_step", PICK, "pick", step_ok=False, event="slipped", object="red block"))
     assert s.text in PhraseBank.load().data["vague_pick"]
+
+
+def test_told_a_word_is_unknown_the_user_restates_without_it() -> None:
+    from sim.user import unknown_words_named
+
+    assert unknown_words_named("I don't know the words 'aye', 'skosh'; did you mean up?") == {"aye", "skosh"}
+    assert unknown_words_named("I am not sure what 'port' means") == frozenset() and unknown_words_named(None) == frozenset()
+    sailor = PhraseBank.load(str(Path(__file__).resolve().parents[2] / "sim" / "phrases" / "sailor.json"))
+    checked = 0
+    for seed in range(12):
+        u = SimulatedUser(SEEN, [("red block", "green bowl")], [Wish("green bowl", (0.0, 0.03), 0.01)], sailor,
+                          quiet(number_rate=0.5, seed=seed))
+        s = u.watch(obs("moving", PLACE, "place", heading=(0.6, -0.2, 0.1), heading_to="green bowl", held="red block", object="red block"))
+        assert s.intent == "offset" and s.axis == "y" and s.sign == 1
+        if "port" not in s.clean_text:
+            continue  # the plain phrase ("move it leftward"): the robot would not have named "port"
+        checked += 1
+        u.heard(s, changed=False, asked=True, question="I don't know the word 'port'; did you mean back? say it again in other words")
+        again = u.at_end(obs("idle", PLACE, "place"), {})
+        assert again.restated and "port" not in again.clean_text and (again.axis, again.sign) == ("y", 1)
+    assert checked >= 4
