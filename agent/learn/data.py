@@ -8,6 +8,7 @@ and label tensors (``-100`` = no label for that head), so the loss runs on the d
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import random
 from dataclasses import asdict, dataclass
@@ -37,9 +38,13 @@ class DataConfig:
     lexicon_per_word: int = 300
 
 
+_STAMP = re.compile(r"^\d{8}-\d{6}-")
+
+
 def held_out(episode_id: str, fraction: float) -> bool:
-    """Whether an episode belongs to the held-out slice (stable: a hash of its id)."""
-    h = int(hashlib.sha256(episode_id.encode()).hexdigest()[:8], 16)
+    """Whether an episode belongs to the held-out slice (stable: a hash of its id without the leading
+    ``YYYYMMDD-HHMMSS-`` time stamp, so that a benchmark run again holds out the same episodes)."""
+    h = int(hashlib.sha256(_STAMP.sub("", episode_id).encode()).hexdigest()[:8], 16)
     return h / 0xFFFFFFFF < fraction
 
 

@@ -139,3 +139,14 @@ def test_retrain_without_episodes_is_one_error_line(tmp_path: Path, capsys: pyte
     assert "nothing to learn" in capsys.readouterr().err
     assert not (tmp_path / "pol" / "registry.json").exists()
     assert main(["retrain"]) == 2  # no --log: a usage error
+
+
+def test_held_out_slice_ignores_the_time_stamp_of_an_episode_id():
+    """A benchmark run again (new time stamps, same tasks and seeds) holds out the same episodes."""
+    from agent.learn.data import held_out
+
+    ids = [f"s0-nomem-t{i}-{i * 7:06d}" for i in range(200)]
+    first = [held_out("20261130-120000-" + e, 0.2) for e in ids]
+    again = [held_out("20261201-093015-" + e, 0.2) for e in ids]
+    assert first == again
+    assert 0.1 < sum(first) / len(first) < 0.3
