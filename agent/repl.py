@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=None,
                         help="simulated seconds per wall-clock second (default 1 = real time on a terminal, as fast as possible when piped)")
     parser.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
-                        help="speak corrections: the microphone, hands-free (or replay WAV); tasks are still typed")
+                        help="speak corrections: the microphone, hands-free; 'ptt' push-to-talk (Enter starts and ends "
+                             "an utterance); or replay WAV ('ptt:WAV' push-to-talk); tasks are still typed")
 
 
 class _UI:
@@ -236,6 +237,8 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
             if not line:
                 break
             text = line.strip()
+            if voice is not None and voice.key(text):  # push-to-talk: Enter alone starts / ends an utterance
+                continue
             if not text or text.startswith("#"):
                 continue
             if busy():

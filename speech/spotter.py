@@ -1,40 +1,78 @@
 """Stop spotting on the streaming audio, without waiting for the utterance's transcript.
 
-:class:`BurstSpotter` (default): a voice-activity gate with a short closing silence finds each burst of
-speech; a burst no longer than ``max_burst_s`` (a shouted "stop", "wait a second", "halt now") is decoded
-at once by Whisper's encoder on that burst alone (CTranslate2 takes short inputs, so a 1 s burst costs a
-tenth of a 30 s window) with a few greedy tokens, and a hit is a burst whose first word is a stop word.
-Longer bursts are ordinary speech and cost nothing. What it cannot do: a stop word run into a sentence
-without a pause ("move left stop") is left to the transcript path.
+:class:`BurstSpotter` (default): a voice-activity gate (Silero VAD by default) with a short closing
+silence finds each burst of speech; a burst no longer than ``max_burst_s`` (a shouted "stop", "wait a
+second", "halt now") is scored at once by Whisper on that burst alone (CTranslate2 takes short inputs, so a
+1 s burst costs a fraction of a 30 s window). The score is the probability Whisper's decoder gives to a
+stop word at the start of one of the burst's first words (four greedy decoder steps, after a prompt
+"Stop! Wait! Halt!" that makes it expect them), and a hit is a score at or above ``threshold``. The threshold and the closing
+silence come from ``speech/data/spotter.json``, tuned by ``python3 -m agent.bench.spotter_tune`` on
+training speech of its own (never the test corpus of ``robocorrect bench speech``). Longer bursts are
+ordinary speech and cost nothing. What it cannot do: a stop word run into a sentence without a pause
+("move left stop") is left to the transcript path.
 
 :class:`speech.sphinx.KeyphraseSpotter` (pocketsphinx keyphrase search) is the alternative for machines
 without Whisper; ``robocorrect bench speech`` measures both.
 """
 from __future__ import annotations
 
-import re
+import json
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from speech.base import CHUNK, SAMPLE_RATE, Chunk, RecognizerError, StopHit, StopSpotter
+from speech.base import CHUNK, SAMPLE_RATE, Chunk, RecognizerError, SpeechError, StopHit, StopSpotter
 from speech.vad import VadGate, frame_classifier
 from speech.whisper import DEFAULT_MODEL, model_path
 
+TUNED = Path(__file__).parent / "data" / "spotter.json"
+
+
+@dataclass(frozen=True)
+class SpotterTuning:
+    """The burst spotter's operating point: ``model`` the Whisper model it scores with; ``threshold``
+    stop-word probability (0..1) for a hit; ``close_silence_s`` s of non-speech that ends a burst; ``vad``
+    the gate's frame classifier."""
+
+    model: str = DEFAULT_MODEL
+    threshold: float = 0.5
+    close_silence_s: float = 0.12
+    vad: str = "silero"
+
+
+def load_tuning(path: str | Path | None = None) -> SpotterTuning:
+    """The tuned operating point (``speech/data/spotter.json``; defaults when the file is absent)."""
+    p = Path(path) if path else TUNED
+    if not p.is_file():
+        return SpotterTuning()
+    try:
+        raw = json.loads(p.read_text())
+        t = SpotterTuning(str(raw["model"]), float(raw["threshold"]), float(raw["close_silence_s"]), str(raw["vad"]))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SpeechError(f"cannot read the stop spotter tuning {p}: {e}") from None
+    if not 0.0 < t.threshold < 1.0 or t.close_silence_s <= 0:
+        raise SpeechError(f"{p}: threshold must be in (0, 1) and close_silence_s positive, got {t}")
+    return t
+
 
 class BurstSpotter(StopSpotter):
-    """See the module docstring. ``close_silence_s``: silence that ends a burst (the spotter's share of
-    the stop latency); ``max_burst_s``: longer bursts are not decoded; ``max_tokens``: tokens decoded."""
+    """See the module docstring. ``threshold``: stop-word probability for a hit; ``close_silence_s``:
+    silence that ends a burst (the spotter's share of the stop latency); ``max_burst_s``: longer bursts
+    are not decoded; ``max_tokens``: tokens decoded (a stop word among the first few words counts:
+    "okay stop", "no wait"); ``heard_as``: what Whisper writes -> the stop word meant ('hold' -> 'halt')."""
 
     def __init__(self, stop_words: Sequence[str] = ("stop", "wait", "halt"), model: str = DEFAULT_MODEL,
-                 vad: str = "webrtc+energy", aggressiveness: int = 2, close_silence_s: float = 0.16,
-                 max_burst_s: float = 1.6, max_tokens: int = 4, cpu_threads: int = 2, compute_type: str = "int8",
+                 vad: str = "silero", aggressiveness: int = 2, close_silence_s: float = 0.12,
+                 threshold: float = 0.5, max_burst_s: float = 1.6, max_tokens: int = 4, cpu_threads: int = 2, compute_type: str = "int8",
                  heard_as: dict[str, str] | None = None, bias: bool = True) -> None:
         self.stop_words = tuple(w.lower() for w in stop_words)
         self.model_name = model
-        self.heard_as = dict(heard_as or {})  # what Whisper writes -> the stop word meant ('hold' -> 'halt')
+        self.heard_as = dict(heard_as or {})
         self.bias = bias
+        self.threshold = threshold
         self.gate = VadGate(frame_classifier(vad, aggressiveness), open_frames=2, close_silence_s=close_silence_s,
                             pre_roll_s=0.25)
         self.max_frames = round(max_burst_s * SAMPLE_RATE / CHUNK)
@@ -45,9 +83,11 @@ class BurstSpotter(StopSpotter):
         self._too_long = False
         self._model: Any = None
         self._fe: Any = None
-        self._tok: Any = None
         self._prompt: list[int] = []
-        self.last_text = ""  # what the last decoded burst said (for reports)
+        self._first: dict[int, str] = {}  # first-step token -> stop word it starts as a whole word
+        self._prefix: dict[int, tuple[int, str]] = {}  # first-step token -> (second token, stop word)
+        self.last_score = 0.0  # the last decoded burst's stop-word probability (for reports)
+        self.last_text = ""
 
     def warm_up(self) -> None:
         """Load the model now (else on the first short burst)."""
@@ -61,36 +101,63 @@ class BurstSpotter(StopSpotter):
             raise RecognizerError("the burst stop spotter needs faster-whisper: pip install 'robocorrect[speech]'") from None
         path = model_path(self.model_name)
         try:
-            self._model = ctranslate2.models.Whisper(path, device="cpu", compute_type=self.compute_type,
-                                                     intra_threads=self.cpu_threads)
-            self._tok = tokenizers.Tokenizer.from_file(f"{path}/tokenizer.json")
+            model = ctranslate2.models.Whisper(path, device="cpu", compute_type=self.compute_type,
+                                               intra_threads=self.cpu_threads)
+            tok = tokenizers.Tokenizer.from_file(f"{path}/tokenizer.json")
         except Exception as e:  # noqa: BLE001 - a corrupt or foreign model folder: say which
             raise RecognizerError(f"cannot load the Whisper model for the stop spotter from {path}: {e}") from None
-        self._fe = FeatureExtractor(feature_size=self._model.n_mels)
-        ids = [self._tok.token_to_id(t) for t in ("<|startofprev|>", "<|startoftranscript|>", "<|notimestamps|>")]
+        special = ["<|startofprev|>", "<|startoftranscript|>"]
+        if tok.token_to_id("<|en|>") is not None:
+            special += ["<|en|>", "<|transcribe|>"]
+        ids = [tok.token_to_id(t) for t in special + ["<|notimestamps|>"]]
         if None in ids:
-            raise RecognizerError(f"{path}: not an English Whisper tokenizer (no <|notimestamps|>)")
+            raise RecognizerError(f"{path}: not a Whisper tokenizer (no <|notimestamps|>)")
         # previous text "Stop! Wait! Halt!" makes the decoder expect the stop words
-        prev = self._tok.encode(" " + " ".join(w.capitalize() + "!" for w in self.stop_words), add_special_tokens=False).ids
-        self._prompt = [ids[0], *prev, ids[1], ids[2]] if self.bias else ids[1:]
+        prev = tok.encode(" " + " ".join(w.capitalize() + "!" for w in self.stop_words), add_special_tokens=False).ids
+        self._prompt = [ids[0], *prev, *ids[1:]] if self.bias else ids[1:]
+        words = {w: w for w in self.stop_words} | {k: v for k, v in self.heard_as.items() if v in self.stop_words}
+        for heard, meant in words.items():
+            for form in (heard, heard.capitalize(), " " + heard, " " + heard.capitalize()):
+                toks = tok.encode(form, add_special_tokens=False).ids
+                if len(toks) == 1:
+                    self._first.setdefault(toks[0], meant)
+                elif len(toks) == 2:
+                    self._prefix.setdefault(toks[0], (toks[1], meant))
+        self._tok, self._fe, self._model = tok, FeatureExtractor(feature_size=model.n_mels), model
 
-    def decode(self, audio: np.ndarray) -> str:
-        """The first few words Whisper hears in ``audio`` (float32 16 kHz, one short burst)."""
+    def score(self, audio: np.ndarray) -> tuple[float, str]:
+        """(probability that a word of ``audio`` is a stop word, that word or ''): float32 16 kHz, one short
+        burst. Whisper decodes up to :attr:`max_tokens` greedy tokens; at each step that starts a word the
+        decoder's probabilities of the stop words' tokens are summed (a word of two tokens, 'H' + 'alt',
+        counts when the greedy path takes both), and the score is the largest such sum."""
         import ctranslate2
 
         self.warm_up()
         pad = np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
         feats = self._fe(np.concatenate([pad, audio, pad]), padding=0)
-        n = max(100, feats.shape[-1])
-        if feats.shape[-1] < n:
-            feats = np.pad(feats, ((0, 0), (0, n - feats.shape[-1])))
+        if feats.shape[-1] < 100:
+            feats = np.pad(feats, ((0, 0), (0, 100 - feats.shape[-1])))
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32))
-        r = self._model.generate(sv, [self._prompt], beam_size=1, max_length=len(self._prompt) + self.max_tokens)
-        return self._tok.decode(r[0].sequences_ids[0]).strip()
-
-    def _is_stop(self, text: str) -> bool:
-        words = re.findall(r"[a-z']+", text.lower())
-        return bool(words) and self.heard_as.get(words[0], words[0]) in self.stop_words
+        r = self._model.generate(sv, [self._prompt], beam_size=1, max_length=len(self._prompt) + self.max_tokens,
+                                 return_logits_vocab=True, suppress_blank=False)[0]
+        seq = r.sequences_ids[0]
+        probs = [_softmax(np.asarray(x, np.float64).reshape(-1)) for x in r.logits[0]]
+        best, word = 0.0, ""
+        for i, p in enumerate(probs):
+            if i > 0 and (i - 1 >= len(seq) or not self._tok.id_to_token(seq[i - 1]) or i >= len(seq)
+                          or not self._tok.id_to_token(seq[i]).startswith("\u0120")):
+                continue  # score only where a new word starts (the token after a space)
+            per_word: dict[str, float] = {}
+            for t, w in self._first.items():
+                per_word[w] = per_word.get(w, 0.0) + float(p[t])
+            if i + 1 < len(probs) and i < len(seq) and seq[i] in self._prefix:
+                second, w = self._prefix[seq[i]]
+                per_word[w] = per_word.get(w, 0.0) + float(p[seq[i]] * probs[i + 1][second])
+            total = sum(per_word.values())
+            if total > best:
+                best, word = total, max(per_word, key=lambda k: per_word[k])
+        self.last_text = self._tok.decode(seq).strip()
+        return min(1.0, best), word
 
     def feed(self, chunk: Chunk) -> Optional[StopHit]:
         ev = self.gate.feed(chunk.samples)
@@ -107,15 +174,18 @@ class BurstSpotter(StopSpotter):
         frames, self._frames = self._frames, []
         if self._too_long:
             return None
-        text = self.decode(np.concatenate(frames))
-        self.last_text = text
-        if self._is_stop(text):
-            first = re.findall(r"[a-z']+", text.lower())[0]
-            word = self.heard_as.get(first, first)
+        p, word = self.score(np.concatenate(frames))
+        self.last_score = p
+        if word and p >= self.threshold:
             return StopHit(word, chunk.t, time.perf_counter())
         return None
 
     def reset(self) -> None:
         self.gate.reset()
         self._frames, self._too_long = [], False
-        self.last_text = ""
+        self.last_text, self.last_score = "", 0.0
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - np.max(x))
+    return e / e.sum()

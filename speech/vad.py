@@ -2,7 +2,8 @@
 
 A burst opens on ``open_frames`` speech frames in a row (the ``pre_roll_s`` before it is kept, so the first
 phoneme is not cut) and closes after ``close_silence_s`` of non-speech. Frame classifiers:
-``"webrtc"`` (webrtcvad, aggressiveness 0-3), ``"energy"`` (RMS above an adaptive noise floor; no
+``"silero"`` (the Silero VAD network, :mod:`speech.silero`; ``aggressiveness`` 0-3 maps to a speech
+threshold of 0.35-0.65), ``"webrtc"`` (webrtcvad, aggressiveness 0-3), ``"energy"`` (RMS above an adaptive noise floor; no
 dependency) and ``"webrtc+energy"`` (both must agree: webrtcvad alone calls steady room noise speech). Used by :class:`speech.segment.VadSegmenter` and the stop spotter.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from speech.base import CHUNK, SAMPLE_RATE, RecognizerError, to_int16
 
-VAD_KINDS = ("webrtc", "energy", "webrtc+energy")
+VAD_KINDS = ("silero", "webrtc", "energy", "webrtc+energy")
 
 
 def frame_classifier(kind: str = "webrtc", aggressiveness: int = 2) -> Callable[[np.ndarray], bool]:
@@ -23,6 +24,10 @@ def frame_classifier(kind: str = "webrtc", aggressiveness: int = 2) -> Callable[
     if kind == "webrtc+energy":
         web, loud = frame_classifier("webrtc", aggressiveness), frame_classifier("energy")
         return lambda frame: loud(frame) and web(frame)
+    if kind == "silero":
+        from speech.silero import SileroVad
+
+        return SileroVad(threshold=0.35 + 0.1 * int(aggressiveness))
     if kind == "webrtc":
         try:
             import webrtcvad
@@ -90,5 +95,9 @@ class VadGate:
         return None
 
     def reset(self) -> None:
+        """Forget the stream (and the classifier's own state, where it keeps one: Silero's)."""
+        forget = getattr(self._classify, "reset", None)
+        if forget is not None:
+            forget()
         self._ring.clear()
         self.in_speech, self._run, self.speech_frames = False, 0, 0
