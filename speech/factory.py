@@ -52,4 +52,5 @@ def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:
     return BurstSpotter(v.stop_words, cfg.spotter_model or t.model, vad=t.vad, aggressiveness=cfg.vad_aggressiveness,
                         close_silence_s=cfg.stop_close_silence_s or t.close_silence_s,
                         threshold=cfg.spotter_threshold or t.threshold, cpu_threads=cfg.whisper_threads,
-                        heard_as=dict(v.stop_heard_as), prompt=t.prompt)
+                        heard_as=dict(v.stop_heard_as) | dict(t.heard_as), prompt=t.prompt,
+                        first_word_only=t.first_word_only)

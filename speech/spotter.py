@@ -3,8 +3,9 @@
 :class:`BurstSpotter` (default): a voice-activity gate (Silero VAD by default) with a short closing
 silence finds each burst of speech; a burst no longer than ``max_burst_s`` (a shouted "stop", "wait a
 second", "halt now") is scored at once by Whisper on that burst alone (CTranslate2 takes short inputs, so a
-1 s burst costs a fraction of a 30 s window); a burst still going after ``max_burst_s`` is scored on
-its first ``max_burst_s`` at that moment ("wait wait wait", "stop the arm now"). The score is the probability Whisper's decoder gives to a
+1 s burst costs a fraction of a 30 s window). A burst longer than ``max_burst_s`` is ordinary speech and
+is not scored (with ``score_long`` its first ``max_burst_s`` is scored at that moment; on the training
+speech that added false stops, 243 -> 261 an hour, and caught no further stop). The score is the probability Whisper's decoder gives to a
 stop word where its greedy path starts one, among the burst's first words (four greedy decoder steps, after a prompt
 "Stop! Wait! Halt!" that makes it expect them), and a hit is a score at or above ``threshold``. The threshold and the closing
 silence come from ``speech/data/spotter.json``, tuned by ``python3 -m agent.bench.spotter_tune`` on
@@ -40,11 +41,13 @@ class SpotterTuning:
     stop-word probability (0..1) for a hit; ``close_silence_s`` s of non-speech that ends a burst; ``vad``
     the gate's frame classifier."""
 
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_MODEL  # 'first_word_only': only the burst's first word may be the stop word
     threshold: float = 0.5
     close_silence_s: float = 0.12
     vad: str = "silero"
     prompt: str = "stops"
+    first_word_only: bool = False
+    heard_as: tuple[tuple[str, str], ...] = ()
 
 
 def load_tuning(path: str | Path | None = None) -> SpotterTuning:
@@ -55,7 +58,8 @@ def load_tuning(path: str | Path | None = None) -> SpotterTuning:
     try:
         raw = json.loads(p.read_text())
         t = SpotterTuning(str(raw["model"]), float(raw["threshold"]), float(raw["close_silence_s"]), str(raw["vad"]),
-                          str(raw.get("prompt", "stops")))
+                          str(raw.get("prompt", "stops")), bool(raw.get("first_word_only", False)),
+                          tuple(sorted(dict(raw.get("heard_as", {})).items())))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise SpeechError(f"cannot read the stop spotter tuning {p}: {e}") from None
     if not 0.0 < t.threshold < 1.0 or t.close_silence_s <= 0:
@@ -66,13 +70,15 @@ def load_tuning(path: str | Path | None = None) -> SpotterTuning:
 class BurstSpotter(StopSpotter):
     """See the module docstring. ``threshold``: stop-word probability for a hit; ``close_silence_s``:
     silence that ends a burst (the spotter's share of the stop latency); ``max_burst_s``: a longer burst
-    is scored on its start only; ``max_tokens``: tokens decoded (a stop word among the first few words counts:
+    is not scored (``score_long``: its start is); ``min_speech_s``: a burst with less speech waits three closing silences
+    before it is scored (a stop consonant's closure does not cut "wait" in two); ``max_tokens``: tokens decoded (a stop word among the first few words counts:
     "okay stop", "no wait"); ``heard_as``: what Whisper writes -> the stop word meant ('hold' -> 'halt')."""
 
     def __init__(self, stop_words: Sequence[str] = ("stop", "wait", "halt"), model: str = DEFAULT_MODEL,
                  vad: str = "silero", aggressiveness: int = 2, close_silence_s: float = 0.12,
-                 threshold: float = 0.5, max_burst_s: float = 1.6, max_tokens: int = 4, cpu_threads: int = 2, compute_type: str = "int8",
-                 heard_as: dict[str, str] | None = None, prompt: str = "stops") -> None:
+                 threshold: float = 0.5, max_burst_s: float = 1.6, score_long: bool = False, max_tokens: int = 4, cpu_threads: int = 2, compute_type: str = "int8",
+                 heard_as: dict[str, str] | None = None, prompt: str = "stops", first_word_only: bool = False,
+                 min_speech_s: float = 0.2) -> None:
         self.stop_words = tuple(w.lower() for w in stop_words)
         self.model_name = model
         self.heard_as = dict(heard_as or {})
@@ -81,10 +87,15 @@ class BurstSpotter(StopSpotter):
         self.prompt = prompt
         self.threshold = threshold
         self.gate = VadGate(frame_classifier(vad, aggressiveness), open_frames=2, close_silence_s=close_silence_s,
-                            pre_roll_s=0.25)
+                            pre_roll_s=0.25, min_speech_s=min_speech_s)
         self.max_frames = round(max_burst_s * SAMPLE_RATE / CHUNK)
+        self.score_long = score_long
+        self.first_word_only = first_word_only
         self.max_tokens = max_tokens
         self.min_input_s = 1.5  # s; a shorter burst is padded with silence to this
+        # Whisper may not end the text before its first word: otherwise a clean 0.4 s "wait", padded with
+        # silence, decodes to nothing (training speech: recall 0.917 -> see speech/data/spotter.json)
+        self.suppress_blank = True
         self.cpu_threads = cpu_threads
         self.compute_type = compute_type
         self._frames: list[np.ndarray] = []
@@ -150,11 +161,13 @@ class BurstSpotter(StopSpotter):
         feats = self._fe(np.concatenate([pad, audio, tail]), padding=0)
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32))
         r = self._model.generate(sv, [self._prompt], beam_size=1, max_length=len(self._prompt) + self.max_tokens,
-                                 return_logits_vocab=True, suppress_blank=False)[0]
+                                 return_logits_vocab=True, suppress_blank=self.suppress_blank)[0]
         seq = r.sequences_ids[0]
         probs = [_softmax(np.asarray(x, np.float64).reshape(-1)) for x in r.logits[0]]
         best, word = 0.0, ""
         for i, p in enumerate(probs):
+            if i > 0 and self.first_word_only:
+                break
             if i > 0 and (i - 1 >= len(seq) or not self._tok.id_to_token(seq[i - 1]) or i >= len(seq)
                           or not self._tok.id_to_token(seq[i]).startswith("\u0120")):
                 continue  # score only where a new word starts (the token after a space)
@@ -179,7 +192,7 @@ class BurstSpotter(StopSpotter):
             return None
         if not self.gate.in_speech and ev is None:
             return None
-        if self._too_long:  # its first max_burst_s were scored already; wait for the burst to end
+        if self._too_long:  # a long burst, its start scored or not: wait for it to end
             if ev is not None and ev.kind == "close":
                 self._too_long = False
             return None
@@ -187,9 +200,11 @@ class BurstSpotter(StopSpotter):
         closed = ev is not None and ev.kind == "close"
         if not closed and len(self._frames) < self.max_frames:
             return None
-        # the burst ended, or has gone on for max_burst_s: score it now ("wait wait wait", "stop the arm now")
         self._too_long = not closed
         frames, self._frames = self._frames, []
+        if not closed and not self.score_long:
+            return None  # ordinary speech: not scored
+        # the burst ended, or (score_long) has gone on for max_burst_s: score it now ("wait wait wait")
         p, word = self.score(np.concatenate(frames))
         self.last_score = p
         if word and p >= self.threshold:

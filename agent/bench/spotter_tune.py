@@ -68,7 +68,8 @@ def _spot_scores(spotter: Any, audio: np.ndarray) -> list[tuple[float, float, fl
 
 
 def tune(work: Path, models: tuple[str, ...] = ("base",), closes: tuple[float, ...] = (0.08,),
-         minutes: float = 3.0, prompts: tuple[str, ...] = ("stops", "mixed"), log: Any = print) -> dict[str, Any]:
+         minutes: float = 3.0, prompts: tuple[str, ...] = ("stops", "mixed"), vad: str = "silero",
+         first_word_only: bool = False, heard_as: dict[str, str] | None = None, log: Any = print) -> dict[str, Any]:
     """Score every (model, closing silence) on the training speech; returns the figures and the choice."""
     from agent.evaluate import percentile
     from speech.sources import read_wav
@@ -104,8 +105,8 @@ def tune(work: Path, models: tuple[str, ...] = ("base",), closes: tuple[float, .
     vocab = load_vocabulary()
     results = []
     for model, close, prompt in [(m, c, p) for m in models for c in closes for p in prompts]:
-        sp = BurstSpotter(vocab.stop_words, model, close_silence_s=close, threshold=1e-9, heard_as=dict(vocab.stop_heard_as),
-                          prompt=prompt)
+        sp = BurstSpotter(vocab.stop_words, model, vad=vad, close_silence_s=close, threshold=1e-9,
+                          heard_as=dict(vocab.stop_heard_as) | dict(heard_as or {}), prompt=prompt, first_word_only=first_word_only)
         sp.warm_up()
         stop_best, lat, false_scores, dur = [], [], [], 0.0
         for clean, var in files["stop"]:
@@ -128,7 +129,8 @@ def tune(work: Path, models: tuple[str, ...] = ("base",), closes: tuple[float, .
         thr = keep / 2
         fa = sum(s >= thr for s in false_scores) if thr > 0 else len(false_scores)
         misses = [p for p, sc in zip([c.stem for c, _ in files["stop"] for _n in NOISE], stop_best) if sc < thr]
-        r = {"model": model, "close_silence_s": close, "prompt": prompt, "threshold": round(thr, 5), "lowest_stop_scores": [round(x, 4) for x in srt[:5]],
+        r = {"model": model, "close_silence_s": close, "prompt": prompt, "vad": vad, "first_word_only": first_word_only,
+             "heard_as": dict(heard_as or {}), "threshold": round(thr, 5), "lowest_stop_scores": [round(x, 4) for x in srt[:5]],
              "training_recall": round(sum(s >= thr for s in stop_best) / len(stop_best), 4) if thr > 0 else 0.0,
              "training_false_per_hour": round(fa / dur * 3600, 2),
              "training_false_per_hour_at_keep": round(sum(s >= keep for s in false_scores) / dur * 3600, 2), "training_hours": round(dur / 3600, 3),
@@ -148,11 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--closes", default="0.08", help="closing silences to try, s (comma-separated)")
     p.add_argument("--prompts", default="stops,mixed", help="spotter prompts to try (speech.spotter.PROMPTS)")
     p.add_argument("--minutes", type=float, default=3.0, help="minutes of longer non-stop training speech")
+    p.add_argument("--vad", default="silero", help="the gate's frame classifier (speech.vad)")
+    p.add_argument("--first-word-only", action="store_true", help="only a burst's first word may be the stop word")
+    p.add_argument("--heard-as", default="", help="what Whisper writes -> stop word, e.g. hold=halt (comma-separated)")
     p.add_argument("--dry-run", action="store_true", help="do not write speech/data/spotter.json")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     a = p.parse_args(argv)
     res = tune(Path(a.work), tuple(a.models.split(",")), tuple(float(x) for x in a.closes.split(",")), a.minutes,
-               tuple(a.prompts.split(",")), log=lambda m: print(m, file=sys.stderr, flush=True))
+               tuple(a.prompts.split(",")), a.vad, a.first_word_only,
+               dict(kv.split("=") for kv in a.heard_as.split(",") if kv), log=lambda m: print(m, file=sys.stderr, flush=True))
     c = res["chosen"]
     if not a.dry_run:
         write_tuning(c)
@@ -167,7 +173,9 @@ def write_tuning(chosen: dict[str, Any], out: Path | None = None) -> Path:
                                        "(speech/data/spotter_training.json + the grounder's training phrases); "
                                        "never tuned on the bench speech test corpus",
                                "model": chosen["model"], "prompt": chosen["prompt"], "threshold": chosen["threshold"],
-                               "close_silence_s": chosen["close_silence_s"], "vad": "silero", "chosen_on": chosen}, indent=1) + "\n")
+                               "close_silence_s": chosen["close_silence_s"], "vad": chosen.get("vad", "silero"),
+                               "first_word_only": chosen.get("first_word_only", False), "heard_as": chosen.get("heard_as", {}),
+                               "chosen_on": chosen}, indent=1) + "\n")
     return out
 
 
