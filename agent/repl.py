@@ -51,7 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show-limits", action="store_true",
                         help="print the safety limits the simulated arm runs behind (robocorrect robot limits) and go on")
     parser.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
-                        help="speak corrections: the microphone, hands-free (or replay WAV); tasks are still typed")
+                        help="speak corrections: the microphone, hands-free; 'ptt' push-to-talk (Enter starts and ends "
+                             "an utterance); or replay WAV ('ptt:WAV' push-to-talk); tasks are still typed")
 
 
 class _UI:
@@ -241,6 +242,8 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
             if not line:
                 break
             text = line.strip()
+            if voice is not None and voice.key(text):  # push-to-talk: Enter alone starts / ends an utterance
+                continue
             if not text or text.startswith("#"):
                 continue
             if busy():

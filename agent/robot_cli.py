@@ -41,7 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_.add_argument("--policy", default="embedded", help="policy name (agent.factory.make_policy)")
     run_.add_argument("--log", default=None, help="episode log folder")
     run_.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
-                      help="speak corrections (hands-free microphone), or replay a WAV file; 'stop' halts at once "
+                      help="speak corrections (hands-free microphone; 'ptt': push-to-talk, Enter starts and ends an "
+                           "utterance), or replay a WAV file; 'stop' halts at once "
                            "(the simulated arm then runs in real time, as a real one does)")
     run_.set_defaults(_run=run_run)
     lim = sub.add_parser("limits", help="print the safety limits in use", description="print the safety limits in use")
@@ -201,6 +202,8 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
 
         def feed() -> None:
             for line in stdin:
+                if voice is not None and voice.key(line):  # push-to-talk: Enter alone starts / ends an utterance
+                    continue
                 if line.strip():
                     channel.put(line.strip())
             channel.close()  # end of input: no more corrections will come

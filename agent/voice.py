@@ -129,6 +129,15 @@ class VoiceInput:
             raise SpeechError("push-to-talk toggling needs speech mode 'push_to_talk'")
         return bool(toggle())
 
+    def key(self, line: str) -> bool:
+        """A line typed in the terminal: in push-to-talk mode an empty line (Enter alone) starts or ends
+        recording, and True says the line was taken; any other line, or hands-free mode, is not taken.
+        (A terminal sees no key release, so the key toggles rather than being held.)"""
+        if self.cfg.mode != "push_to_talk" or line.strip():
+            return False
+        self.show("recording… press Enter to end" if self.toggle() else "(heard; transcribing)")
+        return True
+
     # --- one utterance ---------------------------------------------------------------------------
     def handle(self, seg: Segment) -> Heard:
         """Transcribe ``seg``, show what was heard, and put it on the channel unless it is refused."""
@@ -200,12 +209,14 @@ class ChannelRelay(Channel):
 
 def start_terminal_voice(spec: str, session: Any, current: Callable[[], Optional[Channel]], show: Callable[[str], None],
                          scene: Any = None, log: Any = None) -> VoiceInput:
-    """Voice for ``robocorrect sim --voice``: ``spec`` 'mic' (hands-free microphone) or a WAV file to replay
-    at real time. What was heard goes to the running episode's channel and, with an episode log, into the
-    log as a 'speech' event (transcript, confidence, saved WAV path)."""
+    """Voice for ``robocorrect sim --voice``: ``spec`` 'mic' (hands-free microphone), 'ptt' (microphone,
+    push-to-talk: Enter alone starts and ends an utterance, see :meth:`VoiceInput.key`), a WAV file to
+    replay at real time, or 'ptt:FILE.wav' (the replay, push-to-talk). What was heard goes to the running
+    episode's channel and, with an episode log, into the log as a 'speech' event (transcript, confidence,
+    saved WAV path)."""
     from hardware.errors import RobocorrectError
 
-    cfg = SpeechConfig() if spec == "mic" else SpeechConfig(source="file", files=(spec,), realtime=True)
+    cfg = speech_config(spec)
     if log is not None and getattr(log, "root", None) is not None:
         cfg.audio_dir = str(Path(log.root) / "audio")
 
@@ -221,5 +232,16 @@ def start_terminal_voice(spec: str, session: Any, current: Callable[[], Optional
     show("loading speech models…")
     voice.warm_up()
     voice.start()
-    show("listening: speak corrections; 'stop' / 'wait' / 'halt' halts at once")
+    how = "press Enter, speak, press Enter" if cfg.mode == "push_to_talk" else "speak"
+    show(f"listening: {how} for a correction; 'stop' / 'wait' / 'halt' halts at once")
     return voice
+
+
+def speech_config(spec: str) -> SpeechConfig:
+    """``--voice`` value -> settings: 'mic', 'ptt', a WAV path, or 'ptt:' + a WAV path (see :func:`start_terminal_voice`)."""
+    mode = "hands_free"
+    if spec == "ptt" or spec.startswith("ptt:"):
+        mode, spec = "push_to_talk", spec[4:] or "mic"
+    if spec == "mic":
+        return SpeechConfig(mode=mode)
+    return SpeechConfig(source="file", files=(spec,), realtime=True, mode=mode)

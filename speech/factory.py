@@ -33,7 +33,8 @@ def make_recognizer(cfg: SpeechConfig) -> Recognizer:
         return GrammarRecognizer()
     from speech.whisper import WhisperRecognizer
 
-    return WhisperRecognizer(cfg.whisper_model, cpu_threads=cfg.whisper_threads)
+    return WhisperRecognizer(cfg.whisper_model, cpu_threads=cfg.whisper_threads, beam_size=cfg.whisper_beam,
+                             window_s=cfg.whisper_window_s)
 
 
 def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:
@@ -45,7 +46,11 @@ def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:
         from speech.sphinx import KeyphraseSpotter
 
         return KeyphraseSpotter(v.stop_words, cfg.keyphrase_threshold)
-    from speech.spotter import BurstSpotter
+    from speech.spotter import BurstSpotter, load_tuning
 
-    return BurstSpotter(v.stop_words, cfg.whisper_model, vad=cfg.vad, close_silence_s=cfg.stop_close_silence_s,
-                        cpu_threads=cfg.whisper_threads, heard_as=dict(v.stop_heard_as))
+    t = load_tuning()
+    return BurstSpotter(v.stop_words, cfg.spotter_model or t.model, vad=t.vad, aggressiveness=cfg.vad_aggressiveness,
+                        close_silence_s=cfg.stop_close_silence_s or t.close_silence_s,
+                        threshold=cfg.spotter_threshold or t.threshold, cpu_threads=cfg.whisper_threads,
+                        heard_as=dict(v.stop_heard_as) | dict(t.heard_as), prompt=t.prompt,
+                        first_word_only=t.first_word_only)

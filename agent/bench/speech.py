@@ -15,8 +15,12 @@ at 20 dB and 10 dB SNR. Figures (``noise`` levels: clean, 20 dB, 10 dB):
 - ``stop_latency_ms``: end of the stop word (from the clean recording) -> the spotter's call, on a
   real-time clock: chunks arrive every 20 ms as from a microphone and each waits for the previous one's
   processing (measured wall time on this CPU), so a slow decode delays what follows.
-- ``utterance_to_change_ms``: end of a correction -> changed arguments: the segmenter's closing silence
-  + Whisper's wall time + the policy's grounding wall time (cases whose plan changed, clean audio).
+- ``utterance_to_change_ms``: end of a correction -> changed arguments: the hands-free segmenter's
+  end-pointing delay (end of speech -> the utterance closed, its chunks fed on the real-time clock, as
+  from a microphone) + Whisper's wall time + the policy's grounding wall time (cases whose plan
+  changed, clean audio).
+- ``load_avg_1min`` (start, end) and ``cpu_share``: what else the machine was doing (this process's CPU
+  seconds / wall seconds; 2.0 would be both cores).
 
     robocorrect bench speech --json
     robocorrect bench speech --limit 20 --minutes 2 --json     # a quick look
@@ -126,6 +130,23 @@ def _spot(spotter: Any, audio: np.ndarray) -> tuple[list[tuple[float, float]], f
     return hits, len(audio) / SAMPLE_RATE
 
 
+def _endpoint_delay(segmenter: Any, audio: np.ndarray, end_s: float) -> float:
+    """Seconds from ``end_s`` (end of speech, audio time) to when the segmenter closes the last utterance,
+    its chunks arriving on the real-time clock (each waits for the previous one's processing)."""
+    from speech.base import CHUNK, SAMPLE_RATE, Chunk
+
+    segmenter.reset()
+    closed, finish = None, 0.0
+    for k in range(0, len(audio) - CHUNK + 1, CHUNK):
+        t = (k + CHUNK) / SAMPLE_RATE
+        t0 = time.perf_counter()
+        seg = segmenter.feed(Chunk(audio[k:k + CHUNK], t, t0))
+        finish = max(t, finish) + (time.perf_counter() - t0)
+        if seg is not None:
+            closed = finish
+    return (closed if closed is not None else len(audio) / SAMPLE_RATE) - end_s
+
+
 def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minutes: float = 10.0,
           spotter_kind: str = "burst", recognizer_kind: str = "whisper", log: Callable[[str], None] = print) -> dict[str, Any]:
     """Build (or reuse) the corpus and measure; returns the figures (see the module docstring)."""
@@ -133,7 +154,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     from agent.factory import make_policy
     from agent.voice import transcribe_file
     from speech.config import SpeechConfig
-    from speech.factory import make_recognizer, make_spotter
+    from speech.factory import make_recognizer, make_segmenter, make_spotter
     from speech.sources import read_wav
     from speech.tts import speak, speech_span
 
@@ -175,6 +196,9 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     policy = make_policy("embedded")
     rec = make_recognizer(cfg)
     rec.warm_up()
+    segmenter = make_segmenter(cfg)
+    endpoint = {c["id"]: _endpoint_delay(segmenter, read_wav(corr[c["id"]]["clean"]), speech_span(read_wav(corr[c["id"]]["clean"]))[1])
+                for c in cases}
     typed_ok = 0
     ground = _Timed(policy.ground)
     res: dict[str, Any] = {"wer": {}, "grounding_spoken": {}, "spoken_over_typed": {}, "asr_ms_p50": {}}
@@ -201,7 +225,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
             good = not check(c, {"level": g.level, "plan": g.plan})
             ok += good
             if name == "clean" and g.plan != c["plan"]:
-                change_ms.append(1000 * (cfg.end_silence_s + asr_s + ground.last))
+                change_ms.append(1000 * (endpoint[c["id"]] + asr_s + ground.last))
             if typed[c["id"]] and not good and len(heard_examples) < 12:
                 heard_examples.append({"noise": name, "said": c["utterance"], "heard": text})
         res["wer"][name] = round(wer(refs, hyps), 4)
@@ -210,6 +234,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
         res["asr_ms_p50"][name] = round(percentile(asr, 50), 1)
         log(f"{name}: WER {res['wer'][name]:.3f}  grounding spoken {res['grounding_spoken'][name]:.3f} "
             f"(typed {res['grounding_typed']:.3f}, ratio {res['spoken_over_typed'][name]:.3f})")
+    res["endpoint_ms_p50"] = round(1000 * percentile(list(endpoint.values()), 50), 1)
     res["utterance_to_change_ms_p50"] = round(percentile(change_ms, 50), 1)
     res["utterance_to_change_ms_p95"] = round(percentile(change_ms, 95), 1)
     res["asr_errors_that_broke_grounding"] = heard_examples
@@ -245,7 +270,11 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     res["stop_latency_ms_p95"] = round(percentile(lat, 95), 1)
     res["stops_missed"] = missed
     res.update({"cases": len(cases), "stop_phrases": len(stops), "nonstop_minutes": round(total / 60, 2),
-                "recognizer": recognizer_kind, "spotter": spotter_kind})
+                "recognizer": recognizer_kind, "whisper_model": cfg.whisper_model, "whisper_window_s": cfg.whisper_window_s,
+                "vad": cfg.vad, "spotter": spotter_kind})
+    if spotter_kind == "burst":
+        res.update({"spotter_model": spotter.model_name, "spotter_threshold": spotter.threshold,
+                    "spotter_close_silence_s": round(spotter.gate.close_frames * 0.02, 3)})
     return res
 
 
@@ -258,10 +287,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("bench speech makes its corpus with espeak-ng and sox: apt-get install -y espeak-ng sox")
     root = Path(__file__).resolve().parents[2]
     cases = args.cases or ["../shared/eval/grounding_dev.jsonl", str(root / "tests" / "speech" / "data" / "heldout_corrections.jsonl")]
-    t0 = time.perf_counter()
+    import os
+
+    t0, cpu0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     res = bench(cases, args.scorer, Path(args.work), args.limit, args.minutes, args.spotter, args.recognizer,
                 log=lambda m: print(m, file=sys.stderr if args.json else sys.stdout, flush=True))
     res["wall_s"] = round(time.perf_counter() - t0, 1)
+    res["cpu_share"] = round((time.process_time() - cpu0) / max(res["wall_s"], 1e-9), 2)
+    res["load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
     if args.json:
         print(json.dumps(res))
     else:
