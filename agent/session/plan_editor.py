@@ -83,6 +83,10 @@ class PlanEditor:
         """Remember the plan before a change, for :meth:`pop`."""
         self._undo.append(Change(copy.deepcopy(before), cursor_before, steps_run, label, paused, len(self.history)))
 
+    def last(self) -> Optional[Change]:
+        """The last change, left on the stack; None when there is none."""
+        return self._undo[-1] if self._undo else None
+
     def pop(self) -> Optional[Change]:
         """The last change, taken off the stack (its history entries dropped); None when there is none."""
         if not self._undo:
