@@ -39,6 +39,9 @@ MODEL_STOP_ABOVE = 0.85  # a stop read from words that are not safety words need
 UNKNOWN_WORD_BELOW = 0.9  # with a word never trained, act only when this sure (generated cases, seed 1000: 0.9 -> 0.657, 0.7 -> 0.733, 0.5 -> 0.750; 0.9 kept for safety, see README)
 RESPELLED_BELOW = 0.7  # a reading of respelled words ("harter" -> "harder", agent.grounder.spelling) acts only when this sure
 MAX_OFFSET_M = 0.15  # skills.schema's offset bound: an object-relative move further than this asks instead
+# the contract's direction words ("back" is -x) and the words that ask to undo (shared/spec/corrections.md)
+_DIRECTION = re.compile(r"\b(left|right|forwards?|backwards?|back|closer|nearer|further|farther|away|up|down|higher|lower)\b")
+_UNDO_WORDS = re.compile(r"\b(undo|revert|cancel|take (it|that) back|put (it|that) back|as (it|you) (was|were)|before|too (far|much))\b")
 _CLAUSES = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+(?:so|but|then)\s+")
 _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\b[\s,.!;:-]*)+(?:(?:and|then|now|ok|okay)\b[\s,]*)*(?P<rest>.*)$")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
@@ -211,6 +214,22 @@ class EmbeddedPolicy(Policy):
             merged.confidence = min(merged.confidence, r.confidence)
         return merged
 
+    def _direct(self, intent: Intent, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int,
+                history: Sequence[dict[str, Any]]) -> Intent:
+        """A reading that refers to earlier corrections, read again as a new correction when the words name one of
+        the contract's directions and do not ask to undo ("move back" is -x, not "undo that"), or when there is no
+        earlier correction to refer to ("further" said first is +x). The new reading stands only when it is sure."""
+        if intent.level != "skill" or intent.hist == "new":
+            return intent
+        t = utterance.lower()
+        named = intent.hist == "undo" and _DIRECTION.search(t) is not None and _UNDO_WORDS.search(t) is None
+        if history and not named and any(e is not None and not e.empty for e in self._history_effects(objs, plan, history)):
+            return intent
+        fresh = self._intent(utterance, objs, plan, step, False)
+        if fresh.level == "skill" and fresh.hist == "new" and fresh.confidence >= self.abstain_below:
+            return fresh
+        return intent
+
     def _history_effects(self, objs: list[dict[str, Any]], plan: list[dict[str, Any]], history: Sequence[dict[str, Any]]) -> list[Optional[Effect]]:
         effects: list[Optional[Effect]] = []
         for i, h in enumerate(history):
@@ -263,7 +282,7 @@ class EmbeddedPolicy(Policy):
                                  f"{MAX_OFFSET_M * 100:.0f} cm from where I aim; should I put it on or in the {rel.reference} instead?")
             parsed["effect"] = {"offset": effect.offset, "yaw": 0.0, "ratios": {}}
             return self._finish(scene, objs, before, keep, apply_effect(plan, step, effect), "skill", parsed)
-        intent = self._read(utterance, objs, plan, step, bool(history))
+        intent = self._direct(self._read(utterance, objs, plan, step, bool(history)), utterance, objs, plan, step, history)
         parsed = intent.to_dict()
         parsed["confidence"] = round(intent.confidence, 4)
         if utterance != said:
