@@ -32,11 +32,14 @@ from .relative import VIEWPOINTS, find_relative, to_base
 from .scene_words import seen, unknown_reference
 from .spelling import respell, strip_restate
 from hardware import runtime
+from hardware.scene import COLORS
 
 MIN_POINTER_CONFIDENCE = 0.3  # below this the policy asks which object is meant
 ABSTAIN_BELOW = 0.5  # calibrated confidence of the whole reading under which the policy asks instead of acting
 MODEL_STOP_ABOVE = 0.85  # a stop read from words that are not safety words needs this confidence, else it asks
 UNKNOWN_WORD_BELOW = 0.9  # with a word never trained, act only when this sure (generated cases, seed 1000: 0.9 -> 0.657, 0.7 -> 0.733, 0.5 -> 0.750; 0.9 kept for safety, see README)
+# colour and kind words are never respelled ("the green black" must not become "the green back")
+SCENE_WORDS = frozenset(COLORS) | {"grey", "block", "blocks", "cube", "cubes", "bowl", "bowls", "tray", "trays", "black", "white", "brown", "pink"}
 RESPELLED_BELOW = 0.7  # a reading of respelled words ("harter" -> "harder", agent.grounder.spelling) acts only when this sure
 MAX_OFFSET_M = 0.15  # skills.schema's offset bound: an object-relative move further than this asks instead
 # the contract's direction words ("back" is -x) and the words that ask to undo (shared/spec/corrections.md)
@@ -266,7 +269,7 @@ class EmbeddedPolicy(Policy):
         if is_safety_stop(utterance):
             return self._stop(scene, task, plan, step, history, knowledge, utterance, keep)
         said = utterance
-        utterance, respelled = respell(strip_restate(utterance), self.vocab | {w for o in objs for w in o["name"].split()})
+        utterance, respelled = respell(strip_restate(utterance), self.vocab | SCENE_WORDS | {w for o in objs for w in o["name"].split()})
         question = unknown_reference(utterance, objs)
         if question:
             return Grounding("none", keep, question=question, parsed={"unknown_reference": True})

@@ -20,3 +20,9 @@ def test_near_miss_words_are_read_as_the_grammar_word():
     assert respell("it didn't go in", set())[0] == "it didn't go in"
     assert respell("zzzzqq", set()) == ("zzzzqq", {})
     assert "harder" in lexicon() and "grip" in lexicon()
+
+
+def test_colour_and_kind_words_are_never_respelled():
+    from agent.grounder.policy import SCENE_WORDS
+
+    assert respell("the small green black", SCENE_WORDS | {"the", "small"}) == ("the small green black", {})
