@@ -182,6 +182,7 @@ class Corrector:
             return self.record(self.result(text, "stop", "stop", ref, before, "stop", during, t0, parsed=th.parsed))
         new = th.new
         if th.level == "plan":
+            new = s.editor.unself_place(new)
             new = s.learning.retune(new, s.editor.retargeted(new), s.initial_plan, th.contract, s.task)
         if new == s.plan:
             s.editor.history.append({"utterance": text, "step": ref})

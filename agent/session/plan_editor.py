@@ -110,6 +110,22 @@ class PlanEditor:
         """Steps whose skill stays but whose object or target ``new`` changes ("no, the blue one")."""
         return [i for i, (a, b) in enumerate(zip(self.plan, new)) if a["skill"] == b["skill"] and call_key(a) != call_key(b)]
 
+    def unself_place(self, new: Plan) -> Plan:
+        """``new`` with any place whose target is the very object its pick holds (a retarget of the pick onto the
+        object an earlier, misheard change made the target: "the orange one instead" read as a new target, then
+        "no, the orange block") given back the target that place had in the plan the episode began with."""
+        out = copy.deepcopy(new)
+        held: Optional[str] = None
+        for i, c in enumerate(out):
+            a = c.get("args", {})
+            if c["skill"] == "pick":
+                held = a.get("object")
+            elif c["skill"] == "place" and held is not None and a.get("target") == held:
+                was = self.initial_plan[i]["args"].get("target") if i < len(self.initial_plan) and self.initial_plan[i]["skill"] == "place" else None
+                if was and was != held:
+                    a["target"] = was
+        return out
+
     def goal_pairs(self) -> list[tuple[str, str]]:
         """(object, target) pairs the plan should achieve: each place after its pick."""
         pairs: list[tuple[str, str]] = []

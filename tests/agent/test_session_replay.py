@@ -150,3 +150,16 @@ def slipped_episode() -> dict:
                       {"index": 1, "call": place, "outcome": {"skill": "place", "success": True}, "t": 1007.0}],
             "corrections": [{**corr, "utterance": "go down 8 mm", "before": base, "after": mid},
                             {**corr, "utterance": "squeeze it harder", "before": mid, "after": final}]}
+
+
+def test_a_place_never_targets_the_object_its_pick_holds() -> None:
+    from agent.session.plan_editor import PlanEditor
+
+    ed = PlanEditor()
+    start = [{"skill": "pick", "args": {"object": "blue block"}}, {"skill": "place", "args": {"target": "red bowl"}}]
+    ed.load(start, start)
+    # "the orange one instead" misheard as a new target, then "no, the orange block" retargets the pick
+    new = [{"skill": "pick", "args": {"object": "orange block"}}, {"skill": "place", "args": {"target": "orange block"}}]
+    assert ed.unself_place(new)[1]["args"]["target"] == "red bowl"
+    fine = [{"skill": "pick", "args": {"object": "orange block"}}, {"skill": "place", "args": {"target": "green bowl"}}]
+    assert ed.unself_place(fine) == fine
