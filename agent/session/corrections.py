@@ -84,6 +84,9 @@ class Corrector:
             return self.record(self.result(text, kind, "none", ref, before, "none", during, t0))
         if kind == "resume":
             s.paused = False
+            if not running and not s.editor.done:
+                # "try again" after a place that lost its object: the object must be picked again first
+                s.cursor = s.editor.rewind_target(s.cursor, s.holding())
             return self.record(self.result(text, kind, "none", ref, before, "continue", during, t0))
         if kind == "undo":
             return self._undo(text, ref, before, during, t0)

@@ -163,3 +163,17 @@ def test_a_place_never_targets_the_object_its_pick_holds() -> None:
     assert ed.unself_place(new)[1]["args"]["target"] == "red bowl"
     fine = [{"skill": "pick", "args": {"object": "orange block"}}, {"skill": "place", "args": {"target": "green bowl"}}]
     assert ed.unself_place(fine) == fine
+
+
+def test_try_again_after_a_place_that_lost_its_object_picks_it_again(world, policy) -> None:
+    plain = Scene(objects=[o for o in table().objects])
+    plain.get("blue block").friction, plain.get("blue block").mass = 0.9, 0.1
+    s = TeachingSession.for_sim(world, policy, config=SessionConfig(frames=False))
+    s.start(TASK, plain)
+    assert s.step().success and s.cursor == 1
+    s.robot.set_gripper(0.08, 0.0)  # the block is lost on the way
+    s.world.settle(0.5)
+    assert s.world.held() is None
+    s.paused = True
+    r = s.correct("try again")
+    assert r.kind == "resume" and s.cursor == 0  # the pick runs again, not a place with empty hands
