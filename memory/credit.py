@@ -9,7 +9,8 @@ and each changed component is judged on its own:
 1. the user's words: direction and manner words name component families (``left`` → y; ``lower`` → vertical;
    ``harder`` → force; "clamp down" is one force idiom, not a direction). "More", "again", "too far" repeat the
    previous correction's families on that step. When the words name some changed family, exactly those
-   components are credited; the other changed components are the grounder's additions and are dropped;
+   components are credited; the other changed components are the grounder's additions and are dropped; a
+   sideways move named after a grip failure (slipped, dropped) is only a hypothesis (nothing shows it fixed a grip);
 2. otherwise the failure that came before (``missed_grasp`` → geometry, ``dropped`` / ``slipped`` → force and
    speed, ...) credits the components it can explain, and drops the rest;
 3. otherwise a correction that changed one component is credited (the step then worked), and one that changed
@@ -52,6 +53,7 @@ FAILURE_FAMILIES = {
     "missed_target": {"x", "y"},
     "unreachable": {"x", "y", "vertical"},
 }
+GRIP_FAILURES = ("dropped", "slipped")  # what a lost grip looks like; lowering can fix it (a bevelled block), aiming sideways not
 # Word cues, longest first; a matched phrase is consumed so its words cue nothing else ("slow down" is speed,
 # not vertical). Written from the correction contract's vocabulary and plain English, never from an eval file.
 _CUES: list[tuple[str, set[str]]] = [
@@ -360,7 +362,10 @@ def _judge(deltas: dict[str, float], fams: set[str], failure: Optional[str]) -> 
     """'strong', 'weak' or 'dropped' for every changed component of one correction."""
     changed = {FAMILY[c] for c in deltas}
     if fams & changed:
-        return {c: "strong" if FAMILY[c] in fams else "dropped" for c in deltas}
+        # words that name a sideways move after a grip failure (the block slipped or was dropped) are only a
+        # hypothesis: the outcome gives no evidence that aiming elsewhere fixed a grip
+        unexplained = {"x", "y"} if failure in GRIP_FAILURES else set()
+        return {c: ("weak" if FAMILY[c] in unexplained else "strong") if FAMILY[c] in fams else "dropped" for c in deltas}
     if fams:
         return {c: "dropped" for c in deltas}
     fail = FAILURE_FAMILIES.get(failure or "", set())

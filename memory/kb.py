@@ -36,6 +36,7 @@ from memory.errors import EntryNotFound, ImportFormatError, KBError
 from memory.index import IndexConfig, IndexSync
 from memory.kb_io import export_entries, read_entries
 from memory.learning import WEAKEN_FACTOR, IngestReport, Learner, merge_into
+from memory.rerun import StepTrial
 from memory.retrieval import Encoders, RetrievalConfig, Retriever
 from memory.store import EntryStore, Txn
 
@@ -209,10 +210,12 @@ class KnowledgeBase:
         """Knowledge for this task, scene and plan, best first: see :meth:`memory.retrieval.Retriever.retrieve`."""
         return self.retriever.retrieve(task, scene, plan, step, images, k, min_confidence, candidates, structured_limit)
 
-    def ingest(self, episode: dict[str, Any], images: Optional[dict[str, np.ndarray]] = None) -> IngestReport:
+    def ingest(self, episode: dict[str, Any], images: Optional[dict[str, np.ndarray]] = None,
+               trial: Optional[StepTrial] = None) -> IngestReport:
         """Learn from one ended episode (``memory.episodes`` record): see :mod:`memory.learning`. Idempotent per
-        episode id."""
-        return self.learner.ingest(episode, images)
+        episode id. ``trial``: a replay of the episode in a simulator (:data:`memory.rerun.StepTrial`), which
+        tests which part of a correction fixed a failed step."""
+        return self.learner.ingest(episode, images, trial)
 
     # --- import / export / maintenance --------------------------------------------------------------
     def export(self, path: str | Path) -> int:

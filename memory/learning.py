@@ -11,7 +11,9 @@
 3. **Corrected back, or "don't do that again"**: the entry applied to that step is weakened (``WEAKEN_FACTOR``,
    ``NEGATIVE_FACTOR``), the object becomes a counterexample (``against``), and the scope is narrowed so it no
    longer covers it (evidence that then falls outside moves to a new entry).
-4. Objects a step did fine on without a lesson of that kind are counterexamples too: scopes never widen over them.
+4. **Re-run, where a simulator is at hand** (``ingest(..., trial=...)``, :mod:`memory.rerun`): a part credited after
+   a failure is kept only if the step fails without it in a replay; one the step does without is dropped.
+5. Objects a step did fine on without a lesson of that kind are counterexamples too: scopes never widen over them.
 
 Only successful episodes teach; "don't do that again" weakens in any episode. Idempotent per episode id.
 """
@@ -32,6 +34,7 @@ from memory.entry import AGAINST_MAX, EVIDENCE_MAX, Entry, describe_entry
 from memory.errors import EntryNotFound, KBError
 from memory.index import IndexSync
 from memory.knowledge import matching_steps
+from memory.rerun import StepTrial, recheck
 from memory.retrieval import Encoders
 from memory.store import EntryStore, Txn
 
@@ -101,8 +104,11 @@ class Learner:
         self.sync = sync
         self.enc = encoders
 
-    def ingest(self, episode: dict[str, Any], images: Optional[dict[str, np.ndarray]] = None) -> IngestReport:
-        """Learn from one episode record (``memory.episodes``); see the module docstring."""
+    def ingest(self, episode: dict[str, Any], images: Optional[dict[str, np.ndarray]] = None,
+               trial: Optional[StepTrial] = None) -> IngestReport:
+        """Learn from one episode record (``memory.episodes``); see the module docstring. ``trial``: where the world is
+        a simulator, a replay of the episode's start (:data:`memory.rerun.StepTrial`) that tests which credited part
+        fixed a failed step (:func:`memory.rerun.recheck`)."""
         if not isinstance(episode, dict) or not episode.get("id"):
             raise KBError("an episode is a dict with an 'id' (see memory.episodes)")
         eid = str(episode["id"])
@@ -115,6 +121,8 @@ class Learner:
         if not ok:
             credit.instances = []
             rep.skipped = f"episode status {episode.get('status')!r}: only successful episodes teach"
+        elif trial is not None and credit.instances:
+            recheck(credit, episode, trial)
         rep.dropped = list(credit.dropped)
         with self.store.lock, self.store.transaction(self.sync.after_write) as txn:
             used = self._used(txn, episode)

@@ -187,16 +187,19 @@ class SimulatedUser:
             return self._say(Violation(intent, "plan", reason=why), step, True)
         return None
 
-    def heard(self, u: Utterance, changed: bool, asked: bool, question: Optional[str] = None) -> None:
-        """What the robot did about ``u``: ``changed`` the plan or not, ``asked`` a question (``question``: its words).
-        A correction it did not act on is restated next time, without the words the robot said it does not know
-        when the bank has a phrase without them (as a person told "I don't know the word 'port'" would); a backwards
-        direction it followed is taken back next time."""
+    def heard(self, u: Utterance, changed: bool, asked: bool, question: Optional[str] = None,
+              moved: Optional[int] = None) -> None:
+        """What the robot did about ``u``: ``changed`` the plan or not, ``asked`` a question (``question``: its words),
+        and ``moved``: which way it changed the argument ``u`` was about (+1 / -1, as the robot announces it:
+        "force 20 → 30"; None when it did not say or changed something else). A correction it did not act on is
+        restated next time, without the words the robot said it does not know when the bank has a phrase without
+        them (as a person told "I don't know the word 'port'" would); a backwards direction it followed is taken
+        back next time (not when the robot went the way the user really wanted)."""
         wants_change = u.intent in ("offset", "force", "speed", "height", "retarget_object", "retarget_target", "add_step", "other_way")
         if (asked or not changed) and wants_change and self.config.restate and not u.restated:
             self._restate = u
             self._restate_avoid = unknown_words_named(question)
-        elif changed and u.wrong_direction:
+        elif changed and u.wrong_direction and not (moved is not None and moved == -u.sign):
             self._backwards = u
 
     def _pending(self, step_hint: int) -> Optional[Utterance]:

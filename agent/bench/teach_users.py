@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
+from agent.bench.teach_metrics import DIRECTIONAL, _moved
 from agent.channel import CallbackChannel, PollContext
 from sim.observe import Observer
 from sim.oracle import OracleUser, landing_error
@@ -50,6 +51,18 @@ class _Recorder:
         raise NotImplementedError
 
 
+def moved_sign(before: Any, after: Any, u: Utterance) -> Optional[int]:
+    """Which way the robot changed the argument ``u`` was about, on its step (+1 / -1), as its announcement of the
+    change says ("force 20 → 30"); None for another kind of utterance or no change of that argument."""
+    i = u.step
+    if u.intent not in DIRECTIONAL or i >= min(len(before), len(after)) or before[i]["skill"] != after[i]["skill"]:
+        return None
+    for sign in (1, -1):
+        if _moved(before[i], after[i], u.arg or "offset", u.axis, sign):
+            return sign
+    return None
+
+
 class ObservingChannel(_Recorder):
     """Adapter from the session's polls to an observing :class:`SimulatedUser` (see the module docstring)."""
 
@@ -72,7 +85,8 @@ class ObservingChannel(_Recorder):
             if idx >= len(results):
                 break
             r = results[idx]
-            self.user.heard(u, changed=bool(r.before != r.after), asked=bool(r.question), question=r.question)
+            self.user.heard(u, changed=bool(r.before != r.after), asked=bool(r.question), question=r.question,
+                            moved=moved_sign(r.before, r.after, u))
             self._heard += 1
 
     def _speak(self, ctx: PollContext) -> Optional[str]:

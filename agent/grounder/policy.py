@@ -30,13 +30,21 @@ from .model import MODES, Encoder, load_checkpoint, object_features
 from .numbers import SAFETY_WORDS, is_safety_stop, parse_factor, parse_quantities, tokens
 from .relative import VIEWPOINTS, find_relative, to_base
 from .scene_words import seen, unknown_reference
+from .spelling import respell, strip_restate
 from hardware import runtime
+from hardware.scene import COLORS
 
 MIN_POINTER_CONFIDENCE = 0.3  # below this the policy asks which object is meant
 ABSTAIN_BELOW = 0.5  # calibrated confidence of the whole reading under which the policy asks instead of acting
 MODEL_STOP_ABOVE = 0.85  # a stop read from words that are not safety words needs this confidence, else it asks
 UNKNOWN_WORD_BELOW = 0.9  # with a word never trained, act only when this sure (generated cases, seed 1000: 0.9 -> 0.657, 0.7 -> 0.733, 0.5 -> 0.750; 0.9 kept for safety, see README)
+# colour and kind words are never respelled ("the green black" must not become "the green back")
+SCENE_WORDS = frozenset(COLORS) | {"grey", "block", "blocks", "cube", "cubes", "bowl", "bowls", "tray", "trays", "black", "white", "brown", "pink"}
+RESPELLED_BELOW = 0.7  # a reading of respelled words ("harter" -> "harder", agent.grounder.spelling) acts only when this sure
 MAX_OFFSET_M = 0.15  # skills.schema's offset bound: an object-relative move further than this asks instead
+# the contract's direction words ("back" is -x) and the words that ask to undo (shared/spec/corrections.md)
+_DIRECTION = re.compile(r"\b(left|right|forwards?|backwards?|back|closer|nearer|further|farther|away|up|down|higher|lower)\b")
+_UNDO_WORDS = re.compile(r"\b(undo|revert|cancel|take (it|that) back|put (it|that) back|as (it|you) (was|were)|before|too (far|much))\b")
 _CLAUSES = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+(?:so|but|then)\s+")
 _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\b[\s,.!;:-]*)+(?:(?:and|then|now|ok|okay)\b[\s,]*)*(?P<rest>.*)$")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
@@ -209,6 +217,22 @@ class EmbeddedPolicy(Policy):
             merged.confidence = min(merged.confidence, r.confidence)
         return merged
 
+    def _direct(self, intent: Intent, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int,
+                history: Sequence[dict[str, Any]]) -> Intent:
+        """A reading that refers to earlier corrections, read again as a new correction when the words name one of
+        the contract's directions and do not ask to undo ("move back" is -x, not "undo that"), or when there is no
+        earlier correction to refer to ("further" said first is +x). The new reading stands only when it is sure."""
+        if intent.level != "skill" or intent.hist == "new":
+            return intent
+        t = utterance.lower()
+        named = intent.hist == "undo" and _DIRECTION.search(t) is not None and _UNDO_WORDS.search(t) is None
+        if history and not named and any(e is not None and not e.empty for e in self._history_effects(objs, plan, history)):
+            return intent
+        fresh = self._intent(utterance, objs, plan, step, False)
+        if fresh.level == "skill" and fresh.hist == "new" and fresh.confidence >= self.abstain_below:
+            return fresh
+        return intent
+
     def _history_effects(self, objs: list[dict[str, Any]], plan: list[dict[str, Any]], history: Sequence[dict[str, Any]]) -> list[Optional[Effect]]:
         effects: list[Optional[Effect]] = []
         for i, h in enumerate(history):
@@ -217,6 +241,7 @@ class EmbeddedPolicy(Policy):
             if not u or is_safety_stop(u):
                 effects.append(None)
                 continue
+            u = respell(strip_restate(u), self.vocab)[0]
             it = self._intent(u, objs, plan, min(max(st, 0), len(plan) - 1), i > 0, cache=True)
             effects.append(self._resolve(copy.deepcopy(it), effects) if it.level == "skill" else None)
         return effects
@@ -243,6 +268,8 @@ class EmbeddedPolicy(Policy):
         keep = copy.deepcopy(plan)
         if is_safety_stop(utterance):
             return self._stop(scene, task, plan, step, history, knowledge, utterance, keep)
+        said = utterance
+        utterance, respelled = respell(strip_restate(utterance), self.vocab | SCENE_WORDS | {w for o in objs for w in o["name"].split()})
         question = unknown_reference(utterance, objs)
         if question:
             return Grounding("none", keep, question=question, parsed={"unknown_reference": True})
@@ -258,9 +285,13 @@ class EmbeddedPolicy(Policy):
                                  f"{MAX_OFFSET_M * 100:.0f} cm from where I aim; should I put it on or in the {rel.reference} instead?")
             parsed["effect"] = {"offset": effect.offset, "yaw": 0.0, "ratios": {}}
             return self._finish(scene, objs, before, keep, apply_effect(plan, step, effect), "skill", parsed)
-        intent = self._read(utterance, objs, plan, step, bool(history))
+        intent = self._direct(self._read(utterance, objs, plan, step, bool(history)), utterance, objs, plan, step, history)
         parsed = intent.to_dict()
         parsed["confidence"] = round(intent.confidence, 4)
+        if utterance != said:
+            parsed["heard_as"] = utterance
+        if respelled:
+            parsed["respelled"] = respelled
         unknown = [w for w in tokens(utterance) if w.isalpha() and len(w) > 2 and w not in self.vocab
                    and not any(w in o["name"].split() for o in objs)]
         if unknown:
@@ -268,20 +299,23 @@ class EmbeddedPolicy(Policy):
         if intent.level == "none":
             return Grounding("none", keep, parsed=parsed)
         if intent.level == "unclear":
-            return Grounding("none", keep, question=f"I did not understand {utterance!r}; say for example 'a bit more to the left'",
+            return Grounding("none", keep, question=f"I did not understand {said!r}; say for example 'a bit more to the left'",
                              parsed=parsed)
         if intent.level == "stop":
             if intent.confidence >= MODEL_STOP_ABOVE and not unknown:
                 return Grounding("stop", keep, parsed=parsed)
-            return Grounding("none", keep, question=f"do you want me to stop? say 'stop'; I did not act on {utterance!r}", parsed=parsed)
+            return Grounding("none", keep, question=f"do you want me to stop? say 'stop'; I did not act on {said!r}", parsed=parsed)
         guess = self._describe(intent)
         if unknown and intent.confidence < self.unknown_word_below:
             return Grounding("none", keep, parsed=parsed,
                              question=f"I don't know the word{'s' if len(unknown) > 1 else ''} {', '.join(repr(w) for w in unknown)}; "
                                       f"did you mean {guess}? say it again in other words")
+        if respelled and intent.confidence < RESPELLED_BELOW:
+            return Grounding("none", keep, parsed=parsed,
+                             question=f"I heard {utterance!r}; did you mean {guess}? say it again in other words")
         if intent.confidence < self.abstain_below:
             return Grounding("none", keep, parsed=parsed,
-                             question=f"I am not sure what {utterance!r} means: did you mean {guess}? say it again in other words")
+                             question=f"I am not sure what {said!r} means: did you mean {guess}? say it again in other words")
         if intent.level == "plan":
             if intent.confidence < MIN_POINTER_CONFIDENCE:
                 return Grounding("none", keep, question=f"which one do you mean? I see: {seen(objs)}", parsed=parsed)
@@ -289,7 +323,7 @@ class EmbeddedPolicy(Policy):
         effect = self._resolve(intent, self._history_effects(objs, plan, history) if intent.hist != "new" else [])
         if effect is None or effect.empty:
             what = {"undo": "undo what", "reverse": "less of what"}.get(intent.hist, "more of what" if intent.hist != "new" else "what should change")
-            return Grounding("none", keep, question=f"{what}? I could not tell from {utterance!r}", parsed=parsed)
+            return Grounding("none", keep, question=f"{what}? I could not tell from {said!r}", parsed=parsed)
         parsed["effect"] = {"offset": effect.offset, "yaw": effect.yaw, "ratios": effect.ratios}
         return self._finish(scene, objs, before, keep, apply_effect(plan, step, effect), "skill", parsed)
 

@@ -8,6 +8,7 @@ that runs a whole episode against a channel (``runner``). See the package docstr
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import threading
 import time
@@ -21,6 +22,7 @@ from agent.session.grounding import GroundingWorker
 from agent.session.learning import KnowledgeHook, object_images
 from agent.session.plan_editor import PlanEditor
 from agent.session.recorder import EpisodeRecorder
+from agent.session.trial import Replay
 from agent.words import classify
 from agent.session.types import (CorrectionResult, EpisodeLogStore, EpisodeSummary, KnowledgeStore, Plan, SessionConfig,
                                  SessionError, SessionEvent)
@@ -42,13 +44,16 @@ class TeachingSession:
 
     ``reset_world``: called with the scene at :meth:`start` (a simulator reloads it); ``scene``: the scene
     when :meth:`start` is given none. ``run_skill``: the executor, default ``skills.library.run_skill``.
+    ``replay``: where the world is a simulator, a replica in which learning re-runs a failed step with and
+    without each part of its correction (:mod:`agent.session.trial`, :mod:`memory.rerun`).
     """
 
     def __init__(self, robot: Robot, world: World, policy: Optional[Policy], kb: Optional[KnowledgeStore] = None,
                  log: Optional[EpisodeLogStore] = None, config: SessionConfig | None = None,
                  run_skill: RunSkill | None = None, reset_world: Callable[[Scene], None] | None = None,
-                 scene: Scene | None = None) -> None:
+                 scene: Scene | None = None, replay: Replay | None = None) -> None:
         self.robot, self.world, self.policy, self.kb, self.log = ensure_safe(robot), world, policy, kb, log  # every arm behind the safety layer
+        self.replay = replay
         self.config = config or SessionConfig()
         self.run_skill: RunSkill = run_skill or default_run_skill
         self.reset_world, self.default_scene = reset_world, scene
@@ -65,7 +70,16 @@ class TeachingSession:
 
     @classmethod
     def for_sim(cls, world: Any, policy: Optional[Policy], **kw: Any) -> "TeachingSession":
-        """A session on a ``sim.world.SimWorld``: its robot is ``world.robot``, :meth:`start` reloads it."""
+        """A session on a ``sim.world.SimWorld``: its robot is ``world.robot``, :meth:`start` reloads it; learning
+        re-runs failed steps in a replica world of the same class and settings (built on first use)."""
+        def replica() -> Any:
+            cfg = world.config
+            if getattr(cfg, "gui", False):
+                cfg = dataclasses.replace(cfg, gui=False)  # the replica is never shown
+            w = type(world)(config=cfg)
+            return w.robot, w, w.reset
+
+        kw.setdefault("replay", Replay(replica, kw.get("run_skill") or default_run_skill))
         return cls(world.robot, world, policy, reset_world=world.reset, scene=world.scene, **kw)
 
     def _reset_state(self) -> None:
@@ -319,8 +333,9 @@ class TeachingSession:
             self.finish_reason = reason
             self.recorder.end(success, self.plan, self.status, reason)
         try:
+            trial = self.replay.bind(self.scene) if self.replay is not None and self.scene is not None else None
             msg = self.learning.learn(self.recorder.load() if self.learning.memory_on else None,
-                                      object_images(self.world, self.scene) if self.learning.memory_on else None)
+                                      object_images(self.world, self.scene) if self.learning.memory_on else None, trial)
         except Exception as e:  # noqa: BLE001 - learning must not lose the episode; say why it failed
             self.emit("note", f"could not learn from episode {self.episode_id}: {type(e).__name__}: {e}", error=str(e))
         else:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from agent.policy import Grounding, PolicyError
+from agent.session.contradiction import is_other_way, mirror
 from agent.session.plan_editor import first_diff, same_shape
 from agent.session.types import CorrectionResult, Plan
 from agent.words import classify
@@ -83,11 +84,16 @@ class Corrector:
             return self.record(self.result(text, kind, "none", ref, before, "none", during, t0))
         if kind == "resume":
             s.paused = False
+            if not running and not s.editor.done:
+                # "try again" after a place that lost its object: the object must be picked again first
+                s.cursor = s.editor.rewind_target(s.cursor, s.holding())
             return self.record(self.result(text, kind, "none", ref, before, "continue", during, t0))
         if kind == "undo":
             return self._undo(text, ref, before, during, t0)
         if kind == "dont_again":
             return self._dont_again(text, ref, before, during, t0)
+        if is_other_way(text):
+            return self._other_way(text, ref, before, during, t0)
         return self._ground(text, ref, before, during, t0)
 
     def _finish(self, text: str, kind: str, ref: int, before: Plan, t0: float) -> CorrectionResult:
@@ -179,6 +185,7 @@ class Corrector:
             return self.record(self.result(text, "stop", "stop", ref, before, "stop", during, t0, parsed=th.parsed))
         new = th.new
         if th.level == "plan":
+            new = s.editor.unself_place(new)
             new = s.learning.retune(new, s.editor.retargeted(new), s.initial_plan, th.contract, s.task)
         if new == s.plan:
             s.editor.history.append({"utterance": text, "step": ref})
@@ -208,6 +215,29 @@ class Corrector:
         s.editor.push(before, s.cursor, s.steps_run, text, True)
         s.editor.history.append({"utterance": then.get("utterance", text), "step": ref})
         s.plan = copy.deepcopy(new)
+
+    def _other_way(self, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
+        """"No, the other way": the last change turned around, on the step it changed
+        (:mod:`agent.session.contradiction`)."""
+        s = self.s
+        last = s.editor.last()
+        turned = mirror(last.before, s.plan) if last is not None else None
+        if turned is None:
+            return self.record(self.result(text, "correction", "none", ref, before, "ask", during, t0,
+                                           question="the other way of what? I have made no change I can turn around; "
+                                                    "say which way, e.g. 'a bit to the left'"))
+        new, steps = turned
+        try:
+            new = validate_plan(new, s.scene_contract())
+        except SkillArgError as e:
+            return self.record(self.result(text, "correction", "none", ref, before, "ask", during, t0,
+                                           question=f"turning the last change around would make an unsafe plan ({e}); nothing changed"))
+        step = steps[0]
+        s.editor.push(before, s.cursor, s.steps_run, text, s.paused)
+        s.editor.history.append({"utterance": text, "step": step})
+        action = self.apply(new, during)
+        return self.record(self.result(text, "correction", "skill", step, before, action, during, t0,
+                                       parsed={"other_way": {"of": last.label, "steps": steps}}))
 
     def _undo(self, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
         s = self.s

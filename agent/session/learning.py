@@ -5,7 +5,7 @@ learns nothing."""
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from agent.session.plan_editor import MOTION_ARGS, call_key
 from agent.session.types import Entry, KnowledgeStore, Plan, SessionConfig
@@ -134,12 +134,15 @@ class KnowledgeHook:
             self.by_key[k] = [e for e in self.by_key[k] if e.get("id") not in ids]
         return new, ids
 
-    def learn(self, episode: Optional[dict[str, Any]], images: Optional[dict[str, Any]]) -> Optional[str]:
+    def learn(self, episode: Optional[dict[str, Any]], images: Optional[dict[str, Any]],
+              trial: Optional[Callable[..., Optional[bool]]] = None) -> Optional[str]:
         """Give the ended episode's record to the knowledge base (``config.learn``, memory on); returns what
-        happened in words, None when there was nothing to do. Raises what ``kb.ingest`` raises."""
+        happened in words, None when there was nothing to do. ``trial``: a replay of the episode in a simulator
+        (``memory.rerun.StepTrial``) for credit by re-running. Raises what ``kb.ingest`` raises."""
         if not (self.config.learn and self.kb is not None and episode is not None):
             return None
-        rep = self.kb.ingest(episode, images=images).to_dict()
+        rep = (self.kb.ingest(episode, images=images, trial=trial) if trial is not None
+               else self.kb.ingest(episode, images=images)).to_dict()
         parts = [f"{k} {', '.join(f'#{i}' for i in rep[k])}" for k in ("added", "merged", "confirmed", "weakened") if rep.get(k)]
         self.last_ingest = rep
         return "memory: " + ("; ".join(parts) if parts else rep.get("skipped") or "nothing new")

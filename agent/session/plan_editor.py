@@ -83,6 +83,10 @@ class PlanEditor:
         """Remember the plan before a change, for :meth:`pop`."""
         self._undo.append(Change(copy.deepcopy(before), cursor_before, steps_run, label, paused, len(self.history)))
 
+    def last(self) -> Optional[Change]:
+        """The last change, left on the stack; None when there is none."""
+        return self._undo[-1] if self._undo else None
+
     def pop(self) -> Optional[Change]:
         """The last change, taken off the stack (its history entries dropped); None when there is none."""
         if not self._undo:
@@ -105,6 +109,22 @@ class PlanEditor:
     def retargeted(self, new: Plan) -> list[int]:
         """Steps whose skill stays but whose object or target ``new`` changes ("no, the blue one")."""
         return [i for i, (a, b) in enumerate(zip(self.plan, new)) if a["skill"] == b["skill"] and call_key(a) != call_key(b)]
+
+    def unself_place(self, new: Plan) -> Plan:
+        """``new`` with any place whose target is the very object its pick holds (a retarget of the pick onto the
+        object an earlier, misheard change made the target: "the orange one instead" read as a new target, then
+        "no, the orange block") given back the target that place had in the plan the episode began with."""
+        out = copy.deepcopy(new)
+        held: Optional[str] = None
+        for i, c in enumerate(out):
+            a = c.get("args", {})
+            if c["skill"] == "pick":
+                held = a.get("object")
+            elif c["skill"] == "place" and held is not None and a.get("target") == held:
+                was = self.initial_plan[i]["args"].get("target") if i < len(self.initial_plan) and self.initial_plan[i]["skill"] == "place" else None
+                if was and was != held:
+                    a["target"] = was
+        return out
 
     def goal_pairs(self) -> list[tuple[str, str]]:
         """(object, target) pairs the plan should achieve: each place after its pick."""

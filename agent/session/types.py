@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 from hardware.errors import RobocorrectError
 
@@ -37,8 +37,10 @@ class KnowledgeStore(Protocol):
     def weaken(self, entry_id: int) -> Any:
         """Lower one entry's confidence ("don't do that again")."""
 
-    def ingest(self, episode: dict[str, Any], images: Optional[dict[str, Any]] = None) -> Report:
-        """Learn from one ended episode record (``EpisodeLogStore.load``)."""
+    def ingest(self, episode: dict[str, Any], images: Optional[dict[str, Any]] = None,
+               trial: Optional[Callable[..., Optional[bool]]] = None) -> Report:
+        """Learn from one ended episode record (``EpisodeLogStore.load``); ``trial``: a replay of the episode in a
+        simulator, for credit by re-running (``memory.rerun.StepTrial``; a session passes it only when it has one)."""
 
 
 class EpisodeLogStore(Protocol):

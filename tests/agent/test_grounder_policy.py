@@ -115,3 +115,16 @@ def test_several_numbers_go_to_the_axes_they_were_said_with():
     assert delta(g, pl, 1, "z") == pytest.approx(0.005, abs=1e-6) and delta(g, pl, 1, "y") == pytest.approx(0.02, abs=1e-6)
     g, pl = ground("one centimeter lower and three centimeters further away")
     assert delta(g, pl, 1, "z") == pytest.approx(-0.01, abs=1e-6) and delta(g, pl, 1, "x") == pytest.approx(0.03, abs=1e-6)
+
+
+def test_a_direction_word_is_not_read_as_undo_and_restatements_and_slips_are_read_through():
+    """"move back" after "move left" is the contract's -x (not "undo that"); "undo that" still undoes; "I said ..." and
+    a near-miss word ("harter") are read as the words meant (agent.grounder.spelling)."""
+    history = [{"utterance": "move left", "step": 1}]
+    g, pl = ground("move back", history=history)
+    assert delta(g, pl, 1, "x") < -0.005 and abs(delta(g, pl, 1, "y")) < 1e-9
+    g, pl = ground("undo that", history=history)
+    assert g.level == "skill" and abs(delta(g, pl, 1, "x")) < 1e-9
+    g, pl = ground("I said squeeze it harter", step=0)
+    assert g.level == "skill" and not g.question and g.plan[0]["args"]["force"] > 20.0
+    assert g.parsed["respelled"] == {"harter": "harder"} and g.parsed["heard_as"] == "squeeze it harder"

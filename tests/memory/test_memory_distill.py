@@ -184,3 +184,17 @@ def test_a_correction_followed_by_another_failure_is_no_evidence():
     (e,) = distill_episode(ep)
     assert [c["arg"] for c in e.effect["changes"]] == ["offset"]
     assert any("force" in d and "did not succeed" in d for d in assign(ep).dropped)
+
+
+def test_a_sideways_move_after_a_drop_is_only_a_hypothesis():
+    """The heavy block was dropped on the way; the user said '7 mm further forward' and the next run worked: the
+    words name x, but nothing shows that aiming elsewhere fixed a grip."""
+    scn = scene(HEAVY, BOWL)
+    base = [pick("large purple block"), place("green bowl")]
+    final = [pick("large purple block"), place("green bowl", offset=[0.007, 0.0, 0.0])]
+    steps = [run(base[1], 1000.0, ok=False, failure="dropped"), run(final[0], 1006.0), run(final[1], 1007.0)]
+    ep = taught("t", scn, base, final, {1: "7 mm further forward"}, steps=steps)
+    (i,) = assign(ep).instances
+    assert i.component == "offset.x" and i.weak
+    (e,) = distill_episode(ep)
+    assert e.status == "hypothesis"

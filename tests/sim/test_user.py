@@ -114,6 +114,12 @@ def test_backwards_direction_is_taken_back_and_unheeded_words_are_restated():
     u.heard(s, changed=True, asked=False)
     back = u.react(obs("after_step", PLACE, "place", step_ok=True, object="red block"))
     assert back.intent == "other_way" and (back.axis, back.sign) == ("y", +1) and back.counts
+    # the robot announced a move the way the user really wanted (it misheard the backwards words): nothing to take back
+    w = user([Wish("green bowl", (0.0, 0.03), 0.01)], wrong_direction_rate=1.0)
+    s = w.watch(obs("moving", PLACE, "place", heading=(0.6, -0.2, 0.1), heading_to="green bowl", held="red block", object="red block"))
+    w.heard(s, changed=True, asked=False, moved=-s.sign)
+    nxt = w.react(obs("after_step", PLACE, "place", step_ok=True, object="red block"))
+    assert nxt is None or nxt.intent != "other_way"
     r = user([Wish("green bowl", (0.0, 0.03), 0.01)])
     s = r.watch(obs("moving", PLACE, "place", heading=(0.6, -0.2, 0.1), heading_to="green bowl", held="red block", object="red block"))
     r.heard(s, changed=False, asked=True)
