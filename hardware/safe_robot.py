@@ -160,7 +160,8 @@ class SafeRobot(Robot):
             now = time.monotonic()
             fresh = [c for c in step.limits if now - self._warned.get(c, -math.inf) > WARN_EVERY_S]
             if fresh:  # each limit is named at most once per WARN_EVERY_S; the returned command always names them
-                logger.warning("set-point (%s) cut by: %s", ", ".join(f"{float(v):.3f}" for v in position), ", ".join(step.limits))
+                # the acceleration limit alone only smooths the start of a move (mm): a note, not a warning
+                (logger.info if set(step.limits) <= {"acceleration"} else logger.warning)("set-point (%s) cut by: %s", ", ".join(f"{float(v):.3f}" for v in position), ", ".join(step.limits))
                 self._warned.update({c: now for c in step.limits})
             sent = self.robot.servo(step.position, step.yaw)
             self._motion = Motion(step.position, step.velocity, step.yaw)

@@ -19,6 +19,9 @@ from skills.base import FAILURES, Outcome, SkillControl
 from skills.schema import SkillArgError, validate_call
 
 logger = logging.getLogger(__name__)
+# a set-point moved by the robot's limits by more than this (m) is reported once per skill; the safety layer's
+# smoothing of a move's start (a few mm) is not
+CLIP_WARN_M = 0.005
 
 YAW_RATE = 1.5  # rad/s at speed 1.0
 GRIP_CLOSE_S = 0.45  # s to close the fingers at speed 1.0
@@ -95,7 +98,7 @@ class Executor:
     def _tick(self, pos: tuple[float, float, float], yaw: float) -> None:
         """One control tick: hook, stop / new-args handling is done by the caller."""
         cmd = self.robot.servo(pos, yaw)
-        if cmd.clipped and not self._warned_clip:
+        if cmd.clipped and not self._warned_clip and math.dist(pos, cmd.tcp_position) > CLIP_WARN_M:
             self._warned_clip = True
             logger.warning("%s: set-point %s clipped to %s by the robot's workspace or speed limits", self.skill,
                            tuple(round(v, 3) for v in pos), tuple(round(v, 3) for v in cmd.tcp_position))
