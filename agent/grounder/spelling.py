@@ -14,7 +14,10 @@ from .phrases import DATA, load_strict
 
 _RESTATE = re.compile(r"^\W*(?:(?:like|as)\s+)?i\s+(?:said|told\s+you|just\s+said)\b[\s,:;.!-]*", re.IGNORECASE)
 CUTOFF = 0.75  # difflib ratio a respelling needs (one letter wrong in a short word, or two in a long one)
-MIN_LEN = 4  # shorter words are not respelled ("dip" is a word, not a slip)
+MIN_LEN = 4  # shorter words are not respelled ("dip" is a word, not a slip), nor respelled into
+# pools whose words are not the robot's English command words: a user's own word ("port") must stay unknown, so
+# that the robot asks about it, not be read as a word of another language ("por" of "más despacio por favor")
+NOT_COMMAND_WORDS = frozenset({"_about", "foreign", "latin", "nonce", "offtopic", "greeting"})
 
 
 def strip_restate(text: str) -> str:
@@ -25,7 +28,7 @@ def strip_restate(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def lexicon() -> frozenset[str]:
-    """Every word of the grammar's phrase pools."""
+    """Every word of at least ``MIN_LEN`` letters of the grammar's English command phrase pools."""
     words: set[str] = set()
 
     def walk(x: Any) -> None:
@@ -36,11 +39,11 @@ def lexicon() -> frozenset[str]:
                 walk(y)
         elif isinstance(x, dict):
             for k, y in x.items():
-                if k != "_about":
+                if k not in NOT_COMMAND_WORDS:
                     walk(y)
 
     walk(load_strict(DATA / "phrases.json"))
-    return frozenset(w for w in words if len(w) >= 2)
+    return frozenset(w for w in words if len(w) >= MIN_LEN)
 
 
 def respell(text: str, known: Iterable[str]) -> tuple[str, dict[str, str]]:

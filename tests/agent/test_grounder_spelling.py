@@ -26,3 +26,12 @@ def test_colour_and_kind_words_are_never_respelled():
     from agent.grounder.policy import SCENE_WORDS
 
     assert respell("the small green black", SCENE_WORDS | {"the", "small"}) == ("the small green black", {})
+
+
+def test_a_users_own_word_is_not_respelled_into_another_language():
+    """'port' is one letter from 'por' (a Spanish non-correction the grammar trains on): it stays 'port', so the
+    robot asks about the word and the user can say it in other words (and the logs can teach it)."""
+    from agent.grounder.spelling import lexicon, respell
+
+    assert respell("a good bit to port", set())[0] == "a good bit to port"
+    assert not {"por", "favor", "despacio"} & lexicon()
