@@ -59,7 +59,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--every", type=float, default=0.25, help="seconds of motion between two corrections (default 0.25)")
     parser.add_argument("--rate", type=float, default=1.0, help="simulated seconds per wall second (default 1 = real time)")
     parser.add_argument("--inline", action="store_true", help="ground inside the control tick (the old way), for comparison")
-    parser.add_argument("--policy", default="embedded", help="policy name (default embedded)")
+    from agent.factory import add_policy_arguments
+
+    add_policy_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
@@ -73,7 +75,7 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inline: bool = False,
-          policy_name: str = "embedded", max_episodes: int = 200) -> dict[str, Any]:
+          policy_name: str = "embedded", max_episodes: int = 200, policy_args: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Run the benchmark and return its figures (see the module docstring)."""
     from agent.channel import CallbackChannel, PollContext
     from agent.demo import demo_scene
@@ -88,7 +90,7 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
     scene = demo_scene(0)
     world = SimWorld(scene)
     robot = TimedRobot(world.robot)
-    policy = make_policy(policy_name)
+    policy = make_policy(policy_name, **(policy_args or {}))
     session = TeachingSession(robot, world, policy, reset_world=world.reset, scene=scene,
                               config=SessionConfig(frames=False, real_time_factor=rate, ground_in_worker=not inline,
                                                    confirm_wait_s=0.0, max_steps=60))
@@ -147,7 +149,10 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
 
 
 def run(args: argparse.Namespace) -> int:
-    r = bench(args.corrections, args.every, args.rate, args.inline, args.policy)
+    from agent.factory import parse_policy_args
+
+    r = bench(args.corrections, args.every, args.rate, args.inline, args.policy,
+              policy_args=parse_policy_args(args.policy_arg, args.policy))
     print(f"control loop ({r['mode']} grounding): nominal {r['nominal_tick_ms']:.2f} ms, p50 {r['tick_ms_p50']:.2f} ms, "
           f"p99 {r['tick_ms_p99']:.2f} ms, max {r['tick_ms_max']:.2f} ms over {r['ticks']} ticks; "
           f"{r['corrections']} corrections grounded while moving (p50 {r['grounding_ms_p50']:.1f} ms)")
