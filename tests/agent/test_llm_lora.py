@@ -198,3 +198,16 @@ def test_cli_refuses_a_used_out_folder_and_the_shipped_checkpoint(adapter: Path,
     assert main(["train", "--lora", "--steps", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--lora needs its own --out" in err[0]
+
+
+def test_training_data_needs_neither_pybullet_nor_faiss():
+    """The GPU machine has torch, transformers and peft but neither pybullet nor faiss."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfor m in ('pybullet', 'faiss', 'cv2'): sys.modules[m] = None\n"
+            "from agent.llm import lora, lora_cli, lora_data\nimport agent.train\n"
+            "r = lora_data.DataReport()\nexs = lora_data.build(lora_data.corpus_examples(10, 0, r), 0.5, 2, 0, r)\n"
+            "assert len(exs) == 10 and 'torch' not in sys.modules\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
