@@ -26,7 +26,6 @@ unsafe or inconsistent output raises :class:`~agent.policy.PolicyError`; it is n
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -37,6 +36,7 @@ from agent.policy import PolicyError
 from hardware import runtime
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
+ADAPTER_EXAMPLES = 0  # retrieved examples per utterance with a LoRA adapter unless examples= says (it learnt the forms)
 CONSTRAINTS = ("schema", "json", "off")
 
 
@@ -134,7 +134,8 @@ class HFPolicy(LLMPolicy):
     (``robocorrect train --lora``, :mod:`agent.llm.lora`) merged into the model; the prompt then takes the
     style it was trained on. ``constrained``: ``"schema"``,
     ``"json"`` or ``"off"`` (True / False = schema / off). ``threads``: torch CPU threads.
-    ``logits_processors``: factory of extra LogitsProcessors per generation. ``answer``, ``examples``,
+    ``logits_processors``: factory of extra LogitsProcessors per generation. ``examples``: retrieved
+    examples per utterance (None = 4, or :data:`ADAPTER_EXAMPLES` with an adapter). ``answer``,
     ``kb``, ``kb_examples``: :class:`agent.llm.base.LLMOptions`. The model is loaded in the constructor;
     a missing or broken model raises :class:`PolicyError`.
     """
@@ -156,11 +157,12 @@ class HFPolicy(LLMPolicy):
         threads: Optional[int] = None,
         adapter: Optional[str] = None,
         answer: str = "edit",
-        examples: int = 4,
+        examples: Optional[int] = None,
         kb: Optional[str] = None,
         kb_examples: int = 2,
     ) -> None:
-        super().__init__(LLMOptions(answer, int(examples), kb, int(kb_examples)))
+        n_examples = (ADAPTER_EXAMPLES if adapter else 4) if examples is None else int(examples)
+        super().__init__(LLMOptions(answer, n_examples, kb, int(kb_examples)))
         if not model:
             raise PolicyError("the hf policy needs model=PATH_OR_HUB_NAME (a model folder, a .gguf file or a hub name)")
         if max_new_tokens is None:

@@ -33,7 +33,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from agent.llm import lora_data, prompt
 from agent.policy import PolicyError
