@@ -37,7 +37,7 @@ class Option:
 
 _LLM_SHARED = (
     Option("answer", "str", "what the model writes: 'edit' (default; a short edit of the plan) or 'plan' (the whole plan)", choices=("edit", "plan")),
-    Option("examples", "int", "few-shot examples retrieved from the training corpus per utterance (default 4, 0 with an hf adapter=; 0 = zero-shot)"),
+    Option("examples", "int", "few-shot examples retrieved from the training corpus per utterance (default 4, 2 with an hf adapter=; 0 = zero-shot)"),
     Option("kb", "str", "knowledge-base folder whose entries nearest to the utterance are added as examples (default none)"),
     Option("kb_examples", "int", "examples taken from kb= per utterance (default 2)"),
 )

@@ -36,7 +36,7 @@ from agent.policy import PolicyError
 from hardware import runtime
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
-ADAPTER_EXAMPLES = 0  # retrieved examples per utterance with a LoRA adapter unless examples= says (it learnt the forms)
+ADAPTER_EXAMPLES = 2  # retrieved examples per utterance with a LoRA adapter unless examples= says (best on the dev set: README)
 CONSTRAINTS = ("schema", "json", "off")
 
 
