@@ -180,20 +180,23 @@ def compose(strip: Any, panel: Any) -> Any:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/demo", help="folder for the image strip and the episode log (default runs/demo)")
     parser.add_argument("--seed", type=int, default=0, help="jitters the object positions (default 0)")
-    parser.add_argument("--policy", default="embedded", help="policy name for agent.factory.make_policy (default embedded)")
+    from agent.factory import add_policy_arguments
+
+    add_policy_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     import cv2
 
     from agent.channel import CallbackChannel
-    from agent.factory import make_policy
+    from agent.factory import parse_policy_args, policy_from_args
     from agent.policy import PolicyError
     from agent.session import SessionConfig, TeachingSession
     from memory.episodes import EpisodeLog
     from sim.camera import save_strip
     from sim.world import SimWorld
 
+    parse_policy_args(args.policy_arg, args.policy)  # a bad --policy-arg is one error line, before anything is written
     t0 = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -202,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
           f"{100 * PREF_OFFSET[0]:.0f} cm beyond its centre)")
     print(f"task:  {TASK}")
     try:
-        policy = make_policy(args.policy)
+        policy = policy_from_args(args)
     except PolicyError as e:
         print(f"error: cannot load policy {args.policy!r}: {e}", file=sys.stderr)
         return 2

@@ -220,6 +220,9 @@ def run_plan(args: argparse.Namespace) -> int:
     from agent.policy import PolicyError
     from skills.schema import SkillArgError, validate_plan
 
+    from agent.factory import parse_policy_args
+
+    parse_policy_args(args.policy_arg, args.policy)  # a bad --policy-arg is one error line, before any file is written
     if args.generate:
         import random
 

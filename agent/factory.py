@@ -37,7 +37,7 @@ class Option:
 
 _LLM_SHARED = (
     Option("answer", "str", "what the model writes: 'edit' (default; a short edit of the plan) or 'plan' (the whole plan)", choices=("edit", "plan")),
-    Option("examples", "int", "few-shot examples retrieved from the training corpus per utterance (default 4; 0 = zero-shot)"),
+    Option("examples", "int", "few-shot examples retrieved from the training corpus per utterance (default 4, 2 with an hf adapter=; 0 = zero-shot)"),
     Option("kb", "str", "knowledge-base folder whose entries nearest to the utterance are added as examples (default none)"),
     Option("kb_examples", "int", "examples taken from kb= per utterance (default 2)"),
 )
@@ -58,6 +58,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("local_files_only", "bool", "look a hub name up in the local cache only (default true; false lets transformers download)"),
         Option("trust_remote_code", "bool", "allow a model folder's own code (default false)"),
         Option("threads", "int", "torch CPU threads (default: torch's choice)"),
+        Option("adapter", "str", "a LoRA adapter folder made by robocorrect train --lora, merged into model= (default none)"),
         *_LLM_SHARED,
     ),
     "openai": (
@@ -198,3 +199,25 @@ def policy_help() -> str:
         for o in opts:
             lines.append(f"    {o.name}{' (required)' if o.required else ''}: {o.help}")
     return "\n".join(lines)
+
+
+def add_policy_arguments(parser: Any, default: str = "embedded") -> None:
+    """``--policy NAME`` and ``--policy-arg KEY=VALUE`` (repeatable) on a command's parser, with every option in ``--help``.
+
+    Every command that takes ``--policy`` uses this, so they all accept the same options;
+    :func:`policy_from_args` makes the policy from what was given.
+    """
+    import argparse
+
+    parser.add_argument("--policy", default=default, metavar="{" + ",".join(POLICIES) + "}",
+                        help=f"{default} (default), or another policy; options below")
+    parser.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option of the policy, listed below (repeatable)")
+    parser.epilog = "\n\n".join(x for x in (parser.epilog, policy_help()) if x)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def policy_from_args(args: Any) -> Policy:
+    """The policy of parsed ``--policy`` / ``--policy-arg`` options (:class:`UsageError` for a missing, unknown or malformed option)."""
+    name = getattr(args, "policy", None) or "embedded"
+    return make_policy(name, **parse_policy_args(getattr(args, "policy_arg", None), name))

@@ -38,7 +38,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random table (default 0)")
     parser.add_argument("--scene", default=None, help="a scene JSON file (hardware.scene.Scene) instead of a random table")
     parser.add_argument("--gui", action="store_true", help="open the PyBullet window")
-    parser.add_argument("--policy", default="embedded", help="policy name for agent.factory.make_policy (default embedded)")
+    from agent.factory import add_policy_arguments
+
+    add_policy_arguments(parser)
     parser.add_argument("--kb", default=None, metavar="DIR",
                         help="knowledge base folder: memory on ('default' for $ROBOCORRECT_HOME/kb or ~/.robocorrect/kb); "
                              "without it memory is off")
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
     from rich.console import Console
 
     from agent.channel import Channel, GatedChannel
-    from agent.factory import make_policy
+    from agent.factory import policy_from_args
     from agent.session import SessionConfig, SessionError, TeachingSession
     from agent.words import task_question
     from hardware.errors import UsageError
@@ -169,7 +171,7 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None, console: Any =
         scene = _make_scene(args, args.seed)
     except SceneError as e:
         raise UsageError(str(e)) from None
-    policy = make_policy(args.policy)  # PolicyError: unknown name, missing checkpoint
+    policy = policy_from_args(args)  # UsageError: unknown name or option; PolicyError: unknown name, missing checkpoint
     kb = None
     if args.kb and args.kb.lower() != "none":
         from memory.kb_cli import open_kb

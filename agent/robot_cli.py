@@ -38,7 +38,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_.add_argument("--config", required=True, help="robot config file (TOML)")
     run_.add_argument("--task", required=True, help="the task, e.g. 'put the red block in the green bowl'")
     run_.add_argument("--scene", default=None, help="measured scene JSON (hardware.scene.Scene) when there is no camera")
-    run_.add_argument("--policy", default="embedded", help="policy name (agent.factory.make_policy)")
+    from agent.factory import add_policy_arguments
+
+    add_policy_arguments(run_)
     run_.add_argument("--log", default=None, help="episode log folder")
     run_.add_argument("--voice", nargs="?", const="mic", default=None, metavar="WAV",
                       help="speak corrections (hands-free microphone; 'ptt': push-to-talk, Enter starts and ends an "
@@ -167,11 +169,12 @@ def _make_world(rf: RobotFile, robot: Robot, scene: Optional[str]) -> tuple[Worl
 
 def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
     from agent.channel import Channel
-    from agent.factory import make_policy
+    from agent.factory import parse_policy_args, policy_from_args
     from agent.session import SessionConfig, TeachingSession
     from hardware.safe_robot import SafeRobot
     from memory.episodes import EpisodeLog
 
+    parse_policy_args(args.policy_arg, args.policy)  # a bad --policy-arg is one error line, before the arm connects
     rf = load_robot_file(args.config)
     arm, sim_world = build_robot(rf)
     if sim_world is None or args.voice:  # the arm runs in real time: the control loop must get the interpreter back fast
@@ -196,7 +199,7 @@ def run_run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
         # a real arm keeps moving while the policy thinks: ground corrections off the control loop
         config = (SessionConfig(real_time_factor=1.0) if args.voice and sim_world is not None
                   else SessionConfig(ground_in_worker=True if sim_world is None else None))
-        session = TeachingSession(robot, world, make_policy(args.policy), log=EpisodeLog(args.log), scene=scene,
+        session = TeachingSession(robot, world, policy_from_args(args), log=EpisodeLog(args.log), scene=scene,
                                   config=config)
         channel = Channel()
 

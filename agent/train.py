@@ -2,6 +2,7 @@
 
     robocorrect train --seed 0 --out agent/checkpoints/embedded        # the shipped checkpoint
     robocorrect train --epochs 1 --n-ground 300 --n-plan 100 --out /tmp/ck   # a tiny smoke run
+    robocorrect train --lora --out /tmp/smol-lora [--episodes LOG...] [--steps 300]   # LoRA adapter for --policy hf
     robocorrect train --write-cases /tmp/heldout.jsonl --n 500 --seed 7 --split test
         # writes held-out grounding cases (contract format; other seed, held-out phrase templates)
         # instead of training; score them with robocorrect ground + shared/eval/score_grounding.py
@@ -35,7 +36,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     # finetuning on logged episodes (agent/learn): robocorrect train --episodes LOG... [--base CK] --out DIR
     p.add_argument("--episodes", nargs="+", metavar="LOG", help="finetune on these episode logs (hindsight labels + replay) instead of the corpus")
     p.add_argument("--base", metavar="CHECKPOINT", help="with --episodes: checkpoint to start from (default: the shipped one)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="with --episodes: training device")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="with --episodes or --lora: training device")
+    from agent.llm import lora_cli  # robocorrect train --lora: a LoRA adapter for --policy hf (agent/llm/lora.py)
+
+    lora_cli.configure(p)
 
 
 def write_cases(path: str, n: int, seed: int, split: str, plan: bool = False) -> int:
@@ -70,6 +74,10 @@ def run_episodes(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "lora", False):
+        from agent.llm import lora_cli
+
+        return lora_cli.run(args, DEFAULT_OUT)
     if getattr(args, "episodes", None):
         return run_episodes(args)
     if args.write_cases:

@@ -97,7 +97,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=1.0,
                         help="simulated seconds per wall second (default 1 = real time; sim only, the drivers run in real time)")
     parser.add_argument("--inline", action="store_true", help="ground inside the control tick (the old way), for comparison")
-    parser.add_argument("--policy", default="embedded", help="policy name (default embedded)")
+    from agent.factory import add_policy_arguments
+
+    add_policy_arguments(parser)
     parser.add_argument("--no-rt", action="store_true",
                         help="keep the default scheduler (default: the control loop asks for SCHED_FIFO where the OS allows it)")
     parser.add_argument("--tick-cost", action="store_true",
@@ -137,7 +139,7 @@ def _arm(kind: str, scene: Any, hz: Optional[float]) -> tuple[TimedRobot, World,
 
 def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inline: bool = False,
           policy_name: str = "embedded", max_episodes: int = 200, robot_kind: str = "sim",
-          hz: Optional[float] = None, real_time: bool = True) -> dict[str, Any]:
+          hz: Optional[float] = None, real_time: bool = True, policy_args: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Run the benchmark and return its figures (see the module docstring)."""
     from agent.channel import CallbackChannel, PollContext
     from agent.demo import demo_scene
@@ -157,7 +159,7 @@ def bench(corrections: int = 100, every_s: float = 0.25, rate: float = 1.0, inli
     switch_s = real_time_switch_interval(robot.config.control_hz)  # as robot run does on a real-time arm
     safe = SafeRobot(robot)  # what every session does (ensure_safe); explicit here to read its counters
     try:
-        policy = make_policy(policy_name)
+        policy = make_policy(policy_name, **(policy_args or {}))
         safe.connect()
         session = TeachingSession(safe, world, policy, reset_world=reset, scene=scene,
                                   config=SessionConfig(frames=False, real_time_factor=rate if robot_kind == "sim" else None,
@@ -284,6 +286,8 @@ def tick_cost(robot_kind: str = "sim", ticks: int = 3000, rounds: int = 3) -> di
 
 
 def run(args: argparse.Namespace) -> int:
+    from agent.factory import parse_policy_args
+
     if args.tick_cost:
         r = tick_cost(args.robot, args.ticks)
         print(f"one tick ({r['robot']}): {r['tick_us_bare']:.0f} us bare, {r['tick_us_safe']:.0f} us behind the safety layer"
@@ -292,7 +296,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(r))
         return 0
     r = bench(args.corrections, args.every, args.rate, args.inline, args.policy, robot_kind=args.robot, hz=args.hz,
-              real_time=not args.no_rt)
+              real_time=not args.no_rt, policy_args=parse_policy_args(args.policy_arg, args.policy))
     print(f"control loop ({r['robot']}, {r['driver']}, {r['mode']} grounding): nominal {r['nominal_tick_ms']:.2f} ms, p50 {r['tick_ms_p50']:.2f} ms, "
           f"p99 {r['tick_ms_p99']:.2f} ms, max {r['tick_ms_max']:.2f} ms over {r['ticks']} ticks; "
           f"{r['corrections']} corrections grounded while moving (p50 {r['grounding_ms_p50']:.1f} ms)")

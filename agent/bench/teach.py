@@ -409,9 +409,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phrases", metavar="FILE", help="phrase bank of the simulated user (default sim/phrases/default.json)")
     parser.add_argument("--memory", choices=MEMORY_SETTINGS, default="both", help="knowledge base off, on, or both runs (default both)")
     parser.add_argument("--oracle", action="store_true", help="the old user that reads the hidden quirk params and speaks before a step fails")
-    parser.add_argument("--policy", default="embedded", help="policy name for agent.factory.make_policy (default embedded)")
-    parser.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
-                        help="keyword argument for the policy, e.g. checkpoint=/path (repeatable)")
+    from agent.factory import add_policy_arguments
+
+    add_policy_arguments(parser)
     parser.add_argument("--out", metavar="DIR", help="results folder (default: a fresh temp dir)")
     parser.add_argument("--log", metavar="DIR", help="episode log folder (default OUT/episodes-<time>)")
     parser.add_argument("--kb", metavar="DIR", help="knowledge base folder for memory on, one seed (default: a fresh one under OUT)")
@@ -433,7 +433,7 @@ def config_from_args(args: argparse.Namespace) -> TeachBenchConfig:
 
     return TeachBenchConfig(
         rounds=args.rounds, tasks=args.tasks, seed=args.seed, seeds=parse_seeds(args.seeds) if args.seeds else (),
-        phrases=args.phrases, memory=args.memory, policy=args.policy, policy_args=parse_policy_args(args.policy_arg),
+        phrases=args.phrases, memory=args.memory, policy=args.policy, policy_args=parse_policy_args(args.policy_arg, args.policy),
         out=args.out, log=args.log, kb=args.kb, oracle=args.oracle, patience=args.patience,
         wrong_direction_rate=args.wrong_direction_rate, vague_rate=args.vague_rate, word_noise=args.word_noise,
         number_rate=args.number_rate, praise_rate=args.praise_rate,

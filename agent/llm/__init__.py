@@ -11,7 +11,9 @@ retrieved for the utterance, from the training corpus and the knowledge base), :
 (the compact answer and its grammar), :mod:`~agent.llm.parse` (what is accepted), :mod:`~agent.llm.base`
 (the shared ``plan`` / ``ground``), :mod:`~agent.llm.hf`, :mod:`~agent.llm.openai`,
 :mod:`~agent.llm.constrain` (grammar- or JSON-constrained decoding for ``hf``), :mod:`~agent.llm.gguf`
-(GGUF files: load, convert to a model folder).
+(GGUF files: load, convert to a model folder), :mod:`~agent.llm.lora` (LoRA finetuning of a small model on the
+training corpus and hindsight examples, ``robocorrect train --lora``; :mod:`~agent.llm.lora_data` builds its data,
+:mod:`~agent.llm.lora_cli` its options; ``hf`` takes the adapter as ``adapter=DIR``).
 
 Using a local model (no network; greedy; cuda if available else cpu); every option is listed by
 ``robocorrect ground --help`` and checked by :func:`agent.factory.make_policy`::

@@ -63,6 +63,7 @@ class LLMPolicy(Policy):
         self.last_messages: list[dict[str, str]] = []
         self.last_text: str = ""
         self.last_usage: dict[str, int] = {}
+        self.edit_style: prompt.EditStyle = prompt.STYLES["full"]  # a LoRA adapter sets the style it was trained on
         self._kb: Any = None
         if self.options.kb and self.options.kb_examples:
             from agent.llm.examples import KBExamples
@@ -133,7 +134,7 @@ class LLMPolicy(Policy):
             answer_text = text
         else:
             examples = self.retrieve(utterance, list(history), list(knowledge))
-            messages = prompt.edit_messages(scene, task, current, step, list(history), utterance, examples)
+            messages = prompt.edit_messages(scene, task, current, step, list(history), utterance, examples, self.edit_style)
             text = self._ask(messages, edits.edit_pattern(scene))
             answer_text = json.dumps(edits.to_plan_answer(parse.extract_json(text), current, step))
         g = parse.parse_grounding(answer_text, scene, plan)

@@ -26,7 +26,6 @@ unsafe or inconsistent output raises :class:`~agent.policy.PolicyError`; it is n
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -37,6 +36,7 @@ from agent.policy import PolicyError
 from hardware import runtime
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
+ADAPTER_EXAMPLES = 2  # retrieved examples per utterance with a LoRA adapter unless examples= says (best on the dev set: README)
 CONSTRAINTS = ("schema", "json", "off")
 
 
@@ -54,6 +54,7 @@ class HFConfig:
     trust_remote_code: bool = False
     constrained: str = "schema"  # schema (the answer's grammar) / json (any JSON object) / off
     threads: Optional[int] = None  # torch CPU threads; None = torch's choice
+    adapter: Optional[str] = None  # a LoRA adapter folder of robocorrect train --lora (agent.llm.lora), merged in
 
 
 class ForcedTextProcessor:
@@ -129,9 +130,12 @@ class HFPolicy(LLMPolicy):
     ``bfloat16`` / ``auto``; None = float32 on cpu, bfloat16 on cuda. ``max_new_tokens``: generation
     budget per answer (None = 96 for edit answers, 512 for whole plans). ``force_prefix``: text the
     answer is forced to start with. ``use_chat_template``: None = when the tokenizer has one.
-    ``local_files_only``: look a hub name up in the local cache only. ``constrained``: ``"schema"``,
+    ``local_files_only``: look a hub name up in the local cache only. ``adapter``: a LoRA adapter folder
+    (``robocorrect train --lora``, :mod:`agent.llm.lora`) merged into the model; the prompt then takes the
+    style it was trained on. ``constrained``: ``"schema"``,
     ``"json"`` or ``"off"`` (True / False = schema / off). ``threads``: torch CPU threads.
-    ``logits_processors``: factory of extra LogitsProcessors per generation. ``answer``, ``examples``,
+    ``logits_processors``: factory of extra LogitsProcessors per generation. ``examples``: retrieved
+    examples per utterance (None = 4, or :data:`ADAPTER_EXAMPLES` with an adapter). ``answer``,
     ``kb``, ``kb_examples``: :class:`agent.llm.base.LLMOptions`. The model is loaded in the constructor;
     a missing or broken model raises :class:`PolicyError`.
     """
@@ -151,12 +155,14 @@ class HFPolicy(LLMPolicy):
         logits_processors: Optional[Callable[[], Sequence[Any]]] = None,
         constrained: Any = "schema",
         threads: Optional[int] = None,
+        adapter: Optional[str] = None,
         answer: str = "edit",
-        examples: int = 4,
+        examples: Optional[int] = None,
         kb: Optional[str] = None,
         kb_examples: int = 2,
     ) -> None:
-        super().__init__(LLMOptions(answer, int(examples), kb, int(kb_examples)))
+        n_examples = (ADAPTER_EXAMPLES if adapter else 4) if examples is None else int(examples)
+        super().__init__(LLMOptions(answer, n_examples, kb, int(kb_examples)))
         if not model:
             raise PolicyError("the hf policy needs model=PATH_OR_HUB_NAME (a model folder, a .gguf file or a hub name)")
         if max_new_tokens is None:
@@ -168,11 +174,12 @@ class HFPolicy(LLMPolicy):
         if constrained not in CONSTRAINTS:
             raise PolicyError(f"constrained={constrained!r}: choose one of {', '.join(CONSTRAINTS)}")
         self.config = HFConfig(str(model), device, dtype, int(max_new_tokens), force_prefix, use_chat_template,
-                               bool(local_files_only), trust_remote_code, constrained, threads)
+                               bool(local_files_only), trust_remote_code, constrained, threads, adapter or None)
         self.logits_processors = logits_processors
         if threads:
             runtime.set_threads(max(1, int(threads)))
         self.device = pick_device(device)
+        self.adapter_meta: dict[str, Any] = {}  # robocorrect_lora.json of the adapter, when one is given
         self.tokenizer, self.model = self._load()
 
     # --- loading -----------------------------------------------------------------------------------
@@ -186,6 +193,10 @@ class HFPolicy(LLMPolicy):
             tok, model = gguf.load(path if path.is_file() or path.suffix.lower() == ".gguf" else gguf.gguf_in_folder(path), dtype)
         else:
             tok, model = self._load_pretrained(path, dtype)
+        if c.adapter:  # LoRA weights merged into the base; the prompt style the adapter was trained on
+            from agent.llm.lora import attach
+
+            model, self.edit_style, self.adapter_meta = attach(model, c.adapter)
         model.to(self.device)
         model.eval()
         return tok, model

@@ -19,6 +19,7 @@ Whatever a model answers is parsed and validated by :mod:`agent.llm.parse`; noth
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from agent.policy import LEVELS
@@ -230,10 +231,33 @@ scale (0.6 slower, gentler or lower; 1.5 faster, firmer or higher);
 {"level": "stop"}; {"level": "none"} for praise; {"level": "none", "question": "..."} when unclear."""
 
 
-def compact_scene(scene: dict[str, Any]) -> str:
-    """Objects on one line each: ``name (kind, size m) at [x, y, z]`` (m, base frame, 2 decimals)."""
+def compact_scene(scene: dict[str, Any], positions: bool = True) -> str:
+    """The objects on one line: ``name at [x, y, z]; ...`` (m, base frame, 2 decimals), or names only."""
     objs = scene.get("objects", []) if isinstance(scene, dict) else []
+    if not positions:
+        return "; ".join(str(o.get("name")) for o in objs) or "(none)"
     return "; ".join(f'{o.get("name")} at [{", ".join(f"{float(v):.2f}" for v in o.get("position", ()))}]' for o in objs) or "(none)"
+
+
+SYSTEM_LORA = "Ground the user's correction of the robot arm as one JSON edit of its plan."
+
+
+@dataclass(frozen=True)
+class EditStyle:
+    """How the edit prompt is written: the system prompt and whether object positions are shown.
+
+    ``full`` (default) teaches the answer forms in the system prompt; ``lora-v1`` is the short prompt a
+    LoRA adapter of :mod:`agent.llm.lora` was trained on (the adapter knows the forms; names only, so a
+    training sequence is about 130 tokens instead of 500). An adapter records its style and the ``hf``
+    backend prompts with it.
+    """
+
+    name: str = "full"
+    system: str = SYSTEM_EDIT
+    positions: bool = True
+
+
+STYLES = {"full": EditStyle(), "lora-v1": EditStyle("lora-v1", SYSTEM_LORA, False)}
 
 
 def compact_plan(plan: Sequence[dict[str, Any]]) -> str:
@@ -265,22 +289,23 @@ def edit_messages(
     history: Sequence[dict[str, Any]],
     utterance: str,
     examples: Sequence[Any] = (),
+    style: EditStyle = EditStyle(),
 ) -> list[Message]:
     """Chat messages asking for an edit (:mod:`agent.llm.edits`) after ``utterance``.
 
     ``examples``: :class:`agent.llm.examples.Example` objects, given as earlier chat turns (the user says
     the example's utterance, the assistant answers its edit), so that even a small model without
     constrained decoding answers in the same form; none for zero-shot. The last user turn carries the
-    case: objects, plan, step, earlier corrections and the utterance.
+    case: objects, plan, step, earlier corrections and the utterance. ``style``: :class:`EditStyle`.
     """
-    lines = [f"Objects: {compact_scene(scene)}", f"Plan: {compact_plan(plan)}"]
+    lines = [f"Objects: {compact_scene(scene, style.positions)}", f"Plan: {compact_plan(plan)}"]
     if 0 <= step < len(plan):
         lines.append(f"Now at step {step} ({plan[step].get('skill')})")
     if history:
         lines.append("Said before: " + "; ".join(f'"{h.get("utterance", "")}"' for h in history))
     before = f'(after "{history[-1].get("utterance", "")}") ' if history else ""
     lines.append(f'{before}"{utterance}" ->')
-    messages: list[Message] = [{"role": "system", "content": SYSTEM_EDIT}]
+    messages: list[Message] = [{"role": "system", "content": style.system}]
     for e in examples:
         said, answer = e.line().split(" -> ", 1)
         messages += [{"role": "user", "content": f"{said} ->"}, {"role": "assistant", "content": answer}]

@@ -130,3 +130,40 @@ def test_rejected_answers_are_failures_in_the_answers_file_and_the_scorer(tmp_pa
     if SCORER.exists():
         res = subprocess.run([sys.executable, str(SCORER), str(path), str(out)], capture_output=True, text=True)
         assert "2 passed, 2 failed" in res.stdout, res.stdout
+
+
+# every command that takes --policy takes --policy-arg, checked before anything is written or connected
+POLICY_COMMANDS = [
+    ["demo", "--out", "{tmp}/demo"],
+    ["sim", "--log", "{tmp}/log"],
+    ["robot", "run", "--config", "{tmp}/robot.toml", "--task", "put the red block in the green bowl", "--log", "{tmp}/log"],
+    ["bench", "control", "--corrections", "1"],
+    ["bench", "teach", "--out", "{tmp}/teach"],
+    ["ground", "{tmp}/cases.jsonl", "--out", "{tmp}/ans.jsonl"],
+    ["plan", "--generate", "2", "--out", "{tmp}/ans.jsonl"],
+]
+
+
+@pytest.mark.parametrize("command", POLICY_COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize("extra, msg", [
+    (["--policy", "embedded", "--policy-arg", "thread=2"], "did you mean threads=?"),
+    (["--policy", "hf"], "--policy hf needs --policy-arg model="),
+    (["--policy", "embedded", "--policy-arg", "threads=two"], "is not a whole number"),
+    (["--policy", "nope"], "unknown policy 'nope'"),
+])
+def test_every_policy_command_takes_policy_arg_and_says_what_is_wrong_in_one_line(command, extra, msg, tmp_path, capsys):
+    (tmp_path / "cases.jsonl").write_text(json.dumps(_case("c1", "a bit to the left", [])) + "\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in command] + extra
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and msg in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+@pytest.mark.parametrize("command", [["demo"], ["sim"], ["robot", "run"], ["bench", "control"], ["ground"]], ids=" ".join)
+def test_every_policy_command_lists_the_options_in_help(command, capsys):
+    with pytest.raises(SystemExit):
+        main(command + ["--help"])
+    out = capsys.readouterr().out
+    assert "--policy-arg KEY=VALUE" in out and "adapter" in out and "max_new_tokens" in out

@@ -169,3 +169,22 @@ def test_a_folder_holding_one_gguf_is_found(gguf_file, tmp_path):
     assert gguf_in_folder(tmp_path / "m") == tmp_path / "m" / gguf_file.name
     (tmp_path / "m" / "config.json").write_text("{}")
     assert gguf_in_folder(tmp_path / "m") is None  # an ordinary model folder
+
+
+def test_lora_on_smollm2_from_the_gguf_and_the_adapter_in_hf(gguf_file, tmp_path, capsys):
+    """``robocorrect train --lora`` on the packaged GGUF itself (2 tiny steps), then ``adapter=`` in ``--policy hf``."""
+    _need("peft")
+    out = tmp_path / "adapter"
+    assert main(["train", "--lora", "--out", str(out), "--steps", "2", "--batch-size", "2", "--n-corpus", "8",
+                 "--threads", "1", "--device", "cpu"]) == 0
+    meta = json.loads((out / "robocorrect_lora.json").read_text())
+    assert meta["base"]["kind"] == "gguf" and meta["base"]["path"] == str(gguf_file.resolve())
+    assert meta["base"]["model_type"] == "llama" and meta["base"]["num_hidden_layers"] == 30
+    capsys.readouterr()
+    cases = _cases_file(tmp_path, CASES)
+    ans = tmp_path / "answers.jsonl"
+    code = main(["ground", str(cases), "--out", str(ans), "--policy", "hf", "--policy-arg", f"model={gguf_file}",
+                 "--policy-arg", f"adapter={out}", "--policy-arg", "examples=0", "--policy-arg", "threads=1"])
+    rows = _rows(ans)
+    _check_rows(rows, len(CASES))
+    assert code in (0, 1) and all(r["prompt_tokens"] < 150 for r in rows)  # the short lora-v1 prompt
