@@ -34,7 +34,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -114,36 +114,38 @@ class _Timed:
             self.last = time.perf_counter() - t0
 
 
-def _spot(spotter: Any, audio: np.ndarray) -> tuple[list[tuple[float, float]], float]:
-    """Run the spotter over ``audio`` on the real-time clock; [(audio t of the hit chunk, finish time s)]."""
+def real_time_feed(part: Any, audio: np.ndarray) -> Iterator[tuple[float, float, Any]]:
+    """Feed ``audio`` (16 kHz mono float) to ``part`` (a spotter or segmenter: ``reset()``, ``feed(Chunk)``) chunk by
+    chunk as on the real-time clock (each chunk waits for the previous one's processing); yields (audio t of the
+    chunk s, finish time s, what ``feed`` returned) for every chunk that returned something."""
     from speech.base import CHUNK, SAMPLE_RATE, Chunk
 
-    spotter.reset()
-    hits, finish = [], 0.0
+    part.reset()
+    finish = 0.0
     for k in range(0, len(audio) - CHUNK + 1, CHUNK):
         t = (k + CHUNK) / SAMPLE_RATE
         t0 = time.perf_counter()
-        h = spotter.feed(Chunk(audio[k:k + CHUNK], t, t0))
+        out = part.feed(Chunk(audio[k:k + CHUNK], t, t0))
         finish = max(t, finish) + (time.perf_counter() - t0)
-        if h is not None:
-            hits.append((t, finish))
-    return hits, len(audio) / SAMPLE_RATE
+        if out is not None:
+            yield t, finish, out
+
+
+def _spot(spotter: Any, audio: np.ndarray) -> tuple[list[tuple[float, float]], float]:
+    """Run the spotter over ``audio`` on the real-time clock; [(audio t of the hit chunk, finish time s)]."""
+    from speech.base import SAMPLE_RATE
+
+    return [(t, finish) for t, finish, _ in real_time_feed(spotter, audio)], len(audio) / SAMPLE_RATE
 
 
 def _endpoint_delay(segmenter: Any, audio: np.ndarray, end_s: float) -> float:
     """Seconds from ``end_s`` (end of speech, audio time) to when the segmenter closes the last utterance,
     its chunks arriving on the real-time clock (each waits for the previous one's processing)."""
-    from speech.base import CHUNK, SAMPLE_RATE, Chunk
+    from speech.base import SAMPLE_RATE
 
-    segmenter.reset()
-    closed, finish = None, 0.0
-    for k in range(0, len(audio) - CHUNK + 1, CHUNK):
-        t = (k + CHUNK) / SAMPLE_RATE
-        t0 = time.perf_counter()
-        seg = segmenter.feed(Chunk(audio[k:k + CHUNK], t, t0))
-        finish = max(t, finish) + (time.perf_counter() - t0)
-        if seg is not None:
-            closed = finish
+    closed = None
+    for _t, finish, _seg in real_time_feed(segmenter, audio):
+        closed = finish
     return (closed if closed is not None else len(audio) / SAMPLE_RATE) - end_s
 
 

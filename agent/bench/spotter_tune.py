@@ -19,7 +19,6 @@ import argparse
 import json
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -53,18 +52,9 @@ def training_phrases(path: Path = TRAINING) -> tuple[list[str], list[str], list[
 
 def _spot_scores(spotter: Any, audio: np.ndarray) -> list[tuple[float, float, float]]:
     """Every decoded burst in ``audio``: (stop probability, audio t of the call, finish time on the real-time clock)."""
-    from speech.base import CHUNK, SAMPLE_RATE, Chunk
+    from agent.bench.speech import real_time_feed
 
-    spotter.reset()
-    out, finish = [], 0.0
-    for k in range(0, len(audio) - CHUNK + 1, CHUNK):
-        t = (k + CHUNK) / SAMPLE_RATE
-        t0 = time.perf_counter()
-        h = spotter.feed(Chunk(audio[k:k + CHUNK], t, t0))
-        finish = max(t, finish) + (time.perf_counter() - t0)
-        if h is not None:
-            out.append((spotter.last_score, t, finish))
-    return out
+    return [(spotter.last_score, t, finish) for t, finish, _ in real_time_feed(spotter, audio)]
 
 
 def tune(work: Path, models: tuple[str, ...] = ("base",), closes: tuple[float, ...] = (0.08,),
