@@ -14,6 +14,10 @@
 4. **Re-run, where a simulator is at hand** (``ingest(..., trial=...)``, :mod:`memory.rerun`): a part credited after
    a failure is kept only if the step fails without it in a replay; one the step does without is dropped.
 5. Objects a step did fine on without a lesson of that kind are counterexamples too: scopes never widen over them.
+6. **A generalisation is tested where a simulator is at hand**: a lesson learned from failures and applied to an
+   object it was never taught on (its scope widened over it) is replayed without it; if that step works without it
+   too, the object becomes a counterexample and the scope narrows (``stats['unneeded']``), so a force learned on a
+   medium and a large blue block stops riding onto the small one the simulator shows does fine without it.
 
 Only successful episodes teach; "don't do that again" weakens in any episode. Idempotent per episode id.
 """
@@ -34,7 +38,7 @@ from memory.entry import AGAINST_MAX, EVIDENCE_MAX, Entry, describe_entry
 from memory.errors import EntryNotFound, KBError
 from memory.index import IndexSync
 from memory.knowledge import matching_steps
-from memory.rerun import StepTrial, recheck
+from memory.rerun import StepTrial, last_step, recheck, without
 from memory.retrieval import Encoders
 from memory.store import EntryStore, Txn
 
@@ -126,7 +130,7 @@ class Learner:
         rep.dropped = list(credit.dropped)
         with self.store.lock, self.store.transaction(self.sync.after_write) as txn:
             used = self._used(txn, episode)
-            claimed = self._judge_used(txn, episode, credit, used, rep)
+            claimed = self._judge_used(txn, episode, credit, used, rep, trial if ok else None)
             for inst in credit.instances:
                 self._learn(txn, inst, eid, claimed.get((inst.step, inst.component)), images, rep)
             if ok:
@@ -146,8 +150,12 @@ class Learner:
                     continue  # forgotten since
         return out
 
-    def _judge_used(self, txn: Txn, episode: dict[str, Any], credit: Credit, used: list[Entry], rep: IngestReport) -> dict[Any, Entry]:
-        """Count applications, and weaken and narrow what was corrected back or disowned; never confirm.
+    def _judge_used(self, txn: Txn, episode: dict[str, Any], credit: Credit, used: list[Entry], rep: IngestReport,
+                    trial: Optional[StepTrial] = None) -> dict[Any, Entry]:
+        """Count applications, and weaken and narrow what was corrected back or disowned; never confirm. With a
+        ``trial`` (a successful episode in a simulator), a physical lesson applied beyond the objects it was taught on
+        is tested there: when the step also succeeds without it, that object becomes a counterexample and the scope
+        narrows (:meth:`_unneeded`; not weakened: where it was taught it still holds).
 
         Returns {(step ident, component): entry} for entries applied to a step whose component the user then
         pushed further the same way (the new instance joins that entry)."""
@@ -185,6 +193,14 @@ class Learner:
                     rep.narrowed.append(int(e.id))  # type: ignore[arg-type]
             else:
                 rep.applied.append(int(e.id))  # type: ignore[arg-type]
+                role, _ = entry_scope(e)
+                unneeded = self._unneeded(e, role, comps, hits, episode, trial) if trial is not None else []
+                if unneeded:
+                    e.stats["unneeded"] = e.stats.get("unneeded", 0) + len(unneeded)
+                    for f in unneeded:
+                        self._add_against(e, f.roles[role])  # type: ignore[arg-type]
+                    if e.lesson and self._narrow(txn, e, rep):
+                        rep.narrowed.append(int(e.id))  # type: ignore[arg-type]
                 for _, f in hits:
                     for c, v in comps.items():
                         if f.corrected.get(c, 0.0) * v > 0:
@@ -192,6 +208,37 @@ class Learner:
             e.updated = time.time()
             self._save(txn, e, old_text)
         return claimed
+
+    @staticmethod
+    def _unneeded(e: Entry, role: Optional[str], comps: dict[str, float], hits: list[tuple[int, StepFacts]],
+                  episode: dict[str, Any], trial: StepTrial) -> list[StepFacts]:
+        """Steps where ``e`` was applied to an object it was never taught on, the step then worked with no correction
+        of what ``e`` changed, and a replay shows the step also works without ``e``: a generalisation the evidence
+        does not support there. Only lessons every piece of evidence of which answered a failure (physics the
+        simulator reproduces); a placement wish is not the simulator's to judge."""
+        if role is None or not e.evidence or not all(str(ev.get("problem", "")).startswith("failure") for ev in e.evidence):
+            return []
+        taught = {str((ev.get("object") or {}).get("name")) for ev in e.evidence}
+        final = episode.get("final_plan") or []
+        base = episode.get("base_plan") or []
+        base_by = {ident(base, i): c for i, c in enumerate(base)}
+        out = []
+        for _i, f in hits:
+            props = f.roles.get(role)
+            if props is None or str(props.get("name")) in taught or not f.ok or f.failed or f.index >= len(final):
+                continue
+            if any(abs(f.corrected.get(c, 0.0)) > 1e-9 for c in comps):
+                continue
+            last = last_step(final, f.index)
+            if not trial(final, last):
+                continue  # the replay does not reproduce the episode: it cannot tell
+            plan = list(final)
+            base_args = (base_by.get(f.ident) or {}).get("args") or {}
+            for c in comps:
+                plan = without(plan, f.index, c, base_args)
+            if trial(plan, last) is True:
+                out.append(f)
+        return out
 
     # --- new evidence ------------------------------------------------------------------------------
     def _learn(self, txn: Txn, inst: Instance, eid: str, prefer: Optional[Entry], images: Optional[dict[str, np.ndarray]],

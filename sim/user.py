@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from sim.noise import add_word_noise  # noqa: F401 - re-exported for callers of the old module
+from hardware.scene import BLOCK_SIZES
 from sim.observe import AWAY, IN, NEAR, ON, ON_RIM, Observation, Seen
 from sim.phrases import DEFAULT_PHRASES, PhraseBank, PhraseBankError  # noqa: F401 - re-exported
 from sim.quirk_kinds.base import Violation
@@ -42,11 +43,30 @@ from sim.speaker import Speaker, Utterance, magnitude_word, spoken_amount  # noq
 
 SIDES = ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0))  # +x, -x, +y, -y: sides of a container to try
 SIDE_AIM = 0.035  # m from a bowl's centre where the user aims when trying one side (about half its inner radius)
+BESIDE_GAP = 0.01  # m between two blocks when the user wants one put beside another that already takes the spot
 PICK_FIXES = {  # what a person tries, in turn, after a pick fails this way
     "missed_grasp": ("lower", "lower", "harder", "lower", "harder"),
     "slipped": ("harder", "harder", "lower", "harder", "lower"),
     "dropped": ("harder", "harder", "lower", "harder", "lower"),
 }
+
+
+def spot_beside(aim: tuple[float, float], occupant: tuple[float, float], need: float) -> tuple[float, float]:
+    """Where a person wants a block put when another block (centre ``occupant``, [dx, dy] m from the container's
+    centre) rests within ``need`` m (half their sizes plus a gap) of the spot ``aim``: ``need`` from the occupant, on
+    the aim's side of it, else on the side toward the container's centre; ``aim`` itself when it is free."""
+    ax, ay = aim
+    ox, oy = occupant
+    dx, dy = ax - ox, ay - oy
+    d = math.hypot(dx, dy)
+    if d >= need:
+        return ax, ay
+    if d < 1e-3:
+        dx, dy = -ox, -oy
+        d = math.hypot(dx, dy)
+        if d < 1e-3:
+            dx, dy, d = 0.0, 1.0, 1.0
+    return ox + dx / d * need, oy + dy / d * need
 
 
 _UNKNOWN = re.compile(r"(?:do not|don't) know the words? ((?:'[^']+'(?:,\s*|\s+and\s+)?)+)", re.I)
@@ -159,6 +179,28 @@ class SimulatedUser:
             return sx * SIDE_AIM, sy * SIDE_AIM
         return 0.0, 0.0
 
+    def _occupants(self, obs: Observation, container: str, obj: Optional[str]) -> list[tuple[float, float, float]]:
+        """Blocks other than ``obj`` resting in or on ``container``: ([dx, dy] m from its centre, half their size m)."""
+        out = []
+        for o in obs.objects:
+            if o.kind != "block" or o.name == obj or obs.held == o.name or obs.relation(o.name, container) not in (IN, ON):
+                continue
+            off = obs.offset_from(o.name, container)
+            if off is not None:
+                out.append((off[0], off[1], BLOCK_SIZES.get(o.size, 0.04) / 2))
+        return out
+
+    def _free_aim(self, obs: Observation, container: str, obj: Optional[str]) -> tuple[float, float]:
+        """Where the user wants ``obj`` in ``container`` given what already rests there: :meth:`_aim`, or, when a block
+        already put there takes that spot, the spot beside it (a person does not ask for two blocks in one place):
+        on the aim's side of it, else on the side toward the container's centre."""
+        ax, ay = self._aim(container)
+        seen = obs.get(obj) if obj else None
+        half = BLOCK_SIZES.get(seen.size, 0.04) / 2 if seen is not None else 0.02
+        for ox, oy, oh in self._occupants(obs, container, obj):
+            ax, ay = spot_beside((ax, ay), (ox, oy), oh + half + BESIDE_GAP)
+        return ax, ay
+
     def _tol(self, container: str) -> float:
         return self.wishes[container].tol + self.config.landing_slack if container in self.wishes else 0.02
 
@@ -253,7 +295,7 @@ class SimulatedUser:
             if tgt is not None and obs.heading is not None and (tgt in self.wishes or tgt in self._spots):
                 c = obs.get(tgt)
                 if c is not None:
-                    ax, ay = self._aim(tgt)
+                    ax, ay = self._free_aim(obs, tgt, obs.held)
                     ex, ey = ax - (obs.heading[0] - c.position[0]), ay - (obs.heading[1] - c.position[1])
                     if math.hypot(ex, ey) > self._tol(tgt):
                         return self._say(self._offset_violation(ex, ey, f"heading off the spot wanted in {tgt}"), obs.step, False)
@@ -287,11 +329,13 @@ class SimulatedUser:
             if tgt and self._done(obs, held_before, tgt):
                 off = obs.offset_from(held_before, tgt)
                 if off is not None and tgt in self.wishes:
-                    ax, ay = self._aim(tgt)
+                    ax, ay = self._free_aim(obs, tgt, held_before)
                     ex, ey = ax - off[0], ay - off[1]
                     if math.hypot(ex, ey) > self._tol(tgt):
                         return self._say(self._offset_violation(ex, ey, f"landed off the spot wanted in {tgt}"), obs.step, True)
-                if off is not None:
+                if off is not None and tgt in self._trying:
+                    # a spot that worked after things did not go in elsewhere: the user aims there again in this
+                    # task; a container that gave no trouble gets no such spot (the next block need not go there)
                     self._spots[tgt] = off
         if obs.step in self._corrected_steps and self.bank.has("confirm") and self.rng.random() < self.config.praise_rate:
             self._corrected_steps.discard(obs.step)
@@ -321,7 +365,13 @@ class SimulatedUser:
             return None
         rel = obs.relation(obj, tgt)
         off = obs.offset_from(obj, tgt)
-        if rel == ON_RIM and tgt not in self.wishes and tgt not in self._spots:
+        if rel == AWAY and obs.held == obj and self.bank.has("retarget_target"):
+            # the robot still holds it, nowhere near where it should go: it did not go there at all; say where it goes
+            return self._say(Violation("retarget_target", "target", value=tgt, reason=f"{obj} is still held, away from {tgt}"),
+                             obs.step, True)
+        on_block = off is not None and any(math.hypot(off[0] - ox, off[1] - oy) < oh + 0.005
+                                           for ox, oy, oh in self._occupants(obs, tgt, obj))
+        if rel == ON_RIM and not on_block and tgt not in self.wishes and tgt not in self._spots:
             # it does not go in where it was put: try another side (the user cannot see where things go in)
             if tgt in self._trying:
                 self._tried.setdefault(tgt, []).append(self._trying[tgt])
@@ -332,7 +382,7 @@ class SimulatedUser:
             return v
         if off is None:
             return None
-        ax, ay = self._aim(tgt)
+        ax, ay = self._free_aim(obs, tgt, obj)
         ex, ey = ax - off[0], ay - off[1]
         if math.hypot(ex, ey) < 0.004:
             return self._say(Violation("retry", "plan", reason="landed where wanted but did not stay"), obs.step, True)
@@ -359,12 +409,13 @@ class SimulatedUser:
                 off = obs.offset_from(o, t)
                 if off is None:
                     continue
-                ax, ay = self._aim(t)
-                ex, ey = ax - off[0], ay - off[1]
+                # the wished spot itself, or beside a block that took it (whichever ``o`` is nearer: either may have come first)
+                ex, ey = min(((ax - off[0], ay - off[1]) for ax, ay in (self._aim(t), self._free_aim(obs, t, o))),
+                             key=lambda e: math.hypot(*e))
                 if math.hypot(ex, ey) > self._tol(t):
                     return self._say(self._offset_violation(ex, ey, f"{o} rests off the wanted spot"), place_step[t], True)
         return None
 
 
-__all__ = ["SimulatedUser", "UserConfig", "Wish", "Utterance", "PhraseBank", "PhraseBankError", "DEFAULT_PHRASES",
+__all__ = ["SimulatedUser", "spot_beside", "BESIDE_GAP", "UserConfig", "Wish", "Utterance", "PhraseBank", "PhraseBankError", "DEFAULT_PHRASES",
            "magnitude_word", "spoken_amount", "add_word_noise"]

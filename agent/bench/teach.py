@@ -42,7 +42,7 @@ from sim.oracle import OracleConfig, OracleUser, landing_error
 from sim.phrases import PhraseBank, PhraseBankError
 from sim.quirk_kinds import kind_names
 from sim.tasks import QUIRK_KINDS, Task, TaskGenerator
-from sim.user import SimulatedUser, UserConfig, Wish
+from sim.user import BESIDE_GAP, SimulatedUser, UserConfig, Wish, spot_beside
 from hardware import runtime
 
 MEMORY_SETTINGS = ("on", "off", "both")
@@ -152,11 +152,34 @@ def goal_holds(world: Any, task: Task, slack: Optional[float] = None) -> bool:
                 pass
         if not ok:
             return False
-        if tgt in wishes:
-            err = landing_error(world, obj, tgt, list(wishes[tgt][0]))
-            if err is None or math.hypot(*err) > wishes[tgt][1] + slack:
-                return False
+        if tgt in wishes and not _at_wished_spot(world, task, obj, tgt, wishes[tgt], slack):
+            return False
     return True
+
+
+def _at_wished_spot(world: Any, task: Task, obj: str, tgt: str, wish: tuple[Any, float], slack: float) -> bool:
+    """Whether ``obj`` rests at the user's wished spot in ``tgt`` (within tolerance plus ``slack``), or, when another
+    goal object already rests at that spot, beside it where the user then wants it (``sim.user.spot_beside``: two
+    blocks cannot take one spot; the user asks for the next one beside the first, and so does this check)."""
+    want, tol = list(wish[0]), wish[1] + slack
+    err = landing_error(world, obj, tgt, want)
+    if err is None:
+        return False
+    if math.hypot(*err) <= tol:
+        return True
+    size = {o.name: float(o.size) for o in task.scene.objects}
+    for other, t2 in task.goal:
+        if other == obj or t2 != tgt:
+            continue
+        e2 = landing_error(world, other, tgt, want)
+        if e2 is None or math.hypot(*e2) > tol:
+            continue
+        occ = (want[0] - e2[0], want[1] - e2[1])
+        spot = spot_beside((want[0], want[1]), occ, size.get(other, 0.04) / 2 + size.get(obj, 0.04) / 2 + BESIDE_GAP)
+        e = landing_error(world, obj, tgt, list(spot))
+        if e is not None and math.hypot(*e) <= tol:
+            return True
+    return False
 
 
 @dataclass

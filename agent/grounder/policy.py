@@ -29,7 +29,7 @@ from .labels import ACTIVE, CLASS_HEADS, SCALE_HEADS, SIGNED_HEADS
 from .model import MODES, Encoder, load_checkpoint, object_features
 from .numbers import SAFETY_WORDS, is_safety_stop, parse_factor, parse_quantities, tokens
 from .relative import VIEWPOINTS, find_relative, to_base
-from .scene_words import seen, unknown_reference
+from .scene_words import kind_sound_alikes, seen, unknown_reference
 from .spelling import respell, strip_restate
 from hardware import runtime
 from hardware.scene import COLORS
@@ -45,6 +45,10 @@ MAX_OFFSET_M = 0.15  # skills.schema's offset bound: an object-relative move fur
 # the contract's direction words ("back" is -x) and the words that ask to undo (shared/spec/corrections.md)
 _DIRECTION = re.compile(r"\b(left|right|forwards?|backwards?|back|closer|nearer|further|farther|away|up|down|higher|lower)\b")
 _UNDO_WORDS = re.compile(r"\b(undo|revert|cancel|take (it|that) back|put (it|that) back|as (it|you) (was|were)|before|too (far|much))\b")
+# A bare judgment that something is wrong ("not right", "no, not quite right", "that's not correct"): it names no
+# direction, whatever direction word it holds; read as a complaint (no change), never as "to the right".
+_BARE_COMPLAINT = re.compile(r"^\W*(?:(?:no|nope|uh|um|er|hmm|nah)\b[\s,.!]*)*(?:(?:that|it|this)(?:'s| is)?\s+)?"
+                             r"(?:not|isn'?t|is not)\s+(?:quite\s+|really\s+|at all\s+)?(?:right|correct|good|it)\W*$")
 _CLAUSES = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+(?:so|but|then)\s+")
 _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\b[\s,.!;:-]*)+(?:(?:and|then|now|ok|okay)\b[\s,]*)*(?P<rest>.*)$")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
@@ -270,9 +274,13 @@ class EmbeddedPolicy(Policy):
             return self._stop(scene, task, plan, step, history, knowledge, utterance, keep)
         said = utterance
         utterance, respelled = respell(strip_restate(utterance), self.vocab | SCENE_WORDS | {w for o in objs for w in o["name"].split()})
+        utterance, heard = kind_sound_alikes(utterance, objs)
+        respelled = {**respelled, **heard}
         question = unknown_reference(utterance, objs)
         if question:
             return Grounding("none", keep, question=question, parsed={"unknown_reference": True})
+        if _BARE_COMPLAINT.match(utterance.lower()):
+            return Grounding("none", keep, parsed={"complaint": True, "confidence": 1.0})
         rel = self._relative(utterance, objs, plan, step)
         if rel is not None:
             parsed = {"relative": {"relation": rel.relation, "reference": rel.reference}, "confidence": 1.0}

@@ -7,6 +7,7 @@ means ("the big one", "the yellow one") is the learned pointer's job.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional, Sequence
 
 from hardware.scene import COLORS
@@ -50,3 +51,31 @@ def unknown_reference(text: str, objs: Sequence[dict[str, Any]]) -> Optional[str
         if not any(o.get("color") == c for o in objs):
             return f"there is no {c} {kind or 'object'}; I see: {seen(objs)}"
     return None
+
+
+# Words a speech recogniser puts in place of a kind word ("the green black" for "the green block", "the red ball" for
+# "the red bowl"): sound-alikes, plain English, not from any evaluation file.
+SOUND_ALIKES = {"black": "block", "blog": "block", "blocked": "block", "ball": "bowl", "bold": "bowl", "bowel": "bowl"}
+
+
+def kind_sound_alikes(text: str, objs: Sequence[dict[str, Any]]) -> tuple[str, dict[str, str]]:
+    """``text`` with a sound-alike of a kind word read as that kind word where it stands as the noun after a colour
+    or size word ("the small green black" -> "the small green block") and the scene has no object it could name
+    itself (no black object, no ball); returns (new text, {old: new})."""
+    colors = {o.get("color") for o in objs}
+    kinds = {o.get("kind") for o in objs}
+    done: dict[str, str] = {}
+    words = re.findall(r"[A-Za-z']+|[^A-Za-z']+", text or "")
+    prev = ""
+    for i, w in enumerate(words):
+        lw = w.lower()
+        if not lw.strip() or not lw[0].isalpha():
+            continue
+        new = SOUND_ALIKES.get(lw)
+        if new and new in kinds and (prev in COLOR_WORDS or prev in SKIP) and COLOR_WORDS.get(lw) not in colors:
+            nxt = next((x.lower() for x in words[i + 1:] if x.strip() and x[0].isalpha()), "")
+            if nxt not in KIND_WORDS and nxt not in UNKNOWN_KINDS:
+                words[i] = new
+                done[lw] = new
+        prev = lw
+    return "".join(words), done

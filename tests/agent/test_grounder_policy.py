@@ -128,3 +128,20 @@ def test_a_direction_word_is_not_read_as_undo_and_restatements_and_slips_are_rea
     g, pl = ground("I said squeeze it harter", step=0)
     assert g.level == "skill" and not g.question and g.plan[0]["args"]["force"] > 20.0
     assert g.parsed["respelled"] == {"harter": "harder"} and g.parsed["heard_as"] == "squeeze it harder"
+
+
+def test_a_bare_not_right_is_a_complaint_not_a_direction():
+    for u in ("not right", "no, not quite right", "uh not right"):
+        g, pl = ground(u)
+        assert g.level == "none" and g.plan == pl and g.question is None, (u, g.changes)
+    g, pl = ground("not right, a bit more to the left")
+    assert g.level == "skill" and delta(g, pl, 1, "y") > 0
+
+
+def test_a_kind_word_heard_as_a_colour_or_a_thing_the_scene_lacks_is_read_as_the_kind():
+    g, pl = ground("I meant the blue black", step=0)
+    assert g.level == "plan" and g.plan[0]["args"]["object"] == "blue block", (g.question, g.changes)
+    g, pl = ground("no, the yellow ball")
+    assert g.level == "plan" and g.plan[1]["args"]["target"] == "yellow bowl", (g.question, g.changes)
+    g, pl = ground("no, the black block", step=0)  # a black block the scene lacks stays a question
+    assert g.level == "none" and "no black" in g.question

@@ -100,3 +100,36 @@ def test_ingest_uses_the_trial(kb):
     (e,) = kb.list()
     assert e.lesson == "pick|object|force|+" and rep.added == [e.id]
     assert any("offset.z" in d for d in rep.dropped)
+
+
+def _slipped_then_harder(b):
+    scn = scene(b, BOWL)
+    base = [pick(b["name"]), place("green bowl")]
+    final = [pick(b["name"], force=30.0), place("green bowl")]
+    steps = [run(base[0], 1000.0, ok=False, failure="slipped"), run(final[0], 1006.0), run(final[1], 1007.0)]
+    return taught("t", scn, base, final, {0: "squeeze it harder"}, steps=steps)
+
+
+def test_a_generalisation_the_replay_shows_unneeded_narrows_the_scope(kb):
+    medium, large = obj("blue block", "block", "blue", 0.04), obj("large blue block", "block", "blue", 0.05)
+    small = obj("small blue block", "block", "blue", 0.03)
+    kb.ingest(_slipped_then_harder(medium))
+    kb.ingest(_slipped_then_harder(large))
+    (e,) = kb.list()
+    assert "object_size" not in e.conditions and e.conditions.get("object_color") == "blue"  # taught on two sizes
+    # applied to the small blue block: the step worked, and a replay shows it also works at 20 N
+    base = [pick("small blue block"), place("green bowl")]
+    initial = [pick("small blue block", force=30.0), place("green bowl")]
+    used = [{"id": e.id, "text": e.text, "effect": e.effect}]
+    ep = episode("t", scene(small, BOWL), base, initial, knowledge_used=used, initial=initial)
+    kb.ingest(ep, trial=lambda plan, last: True)
+    after = kb.get(e.id)
+    assert any(a.get("name") == "small blue block" for a in after.against)
+    assert after.stats.get("unneeded") == 1 and after.confidence == e.confidence  # narrowed, not weakened
+    covers_small = [x for x in kb.list() if x.conditions.get("object_color") == "blue" and
+                    x.conditions.get("object_size") in (None, "small")]
+    assert not covers_small, [x.conditions for x in kb.list()]
+    # where the replay shows it needed (or cannot tell), nothing changes
+    kb2_ep = episode("t", scene(small, BOWL), base, initial, knowledge_used=used, initial=initial)
+    rep = kb.ingest(kb2_ep, trial=needs_force)
+    assert not rep.narrowed

@@ -181,3 +181,39 @@ def test_told_a_word_is_unknown_the_user_restates_without_it() -> None:
         again = u.at_end(obs("idle", PLACE, "place"), {})
         assert again.restated and "port" not in again.clean_text and (again.axis, again.sign) == ("y", 1)
     assert checked >= 4
+
+
+def test_a_spot_that_gave_no_trouble_is_not_required_of_the_next_block():
+    two = [("red block", "green bowl"), ("blue block", "green bowl")]
+    u = SimulatedUser(SEEN, two, (), PhraseBank.load(), quiet())
+    inside = (at(BLOCK, (0.62, -0.2, 0.03)), OTHER, BOWL)
+    assert u.react(obs("after_step", PLACE, "place", inside, rel=[("red block", "green bowl", IN)], step_ok=True,
+                       object="red block", picked_at=PICK)) is None
+    # the first block went in 2 cm forward of the centre with no trouble: the second may go to the centre
+    assert u.watch(obs("moving", 3, "place", inside, rel=[("red block", "green bowl", IN)], heading=(0.6, -0.2, 0.1),
+                       heading_to="green bowl", held="blue block", object="blue block", picked_at=2)) is None
+
+
+def test_a_block_left_on_top_of_the_first_is_asked_beside_it_and_the_wish_allows_the_spot_beside():
+    tray = Seen("gray tray", "tray", "gray", "", (0.5, 0.2, 0.01))
+    first, second = at(BLOCK, (0.5, 0.2, 0.03)), at(OTHER, (0.505, 0.2, 0.07))
+    goal = [("red block", "gray tray"), ("blue block", "gray tray")]
+    u = SimulatedUser((BLOCK, OTHER, tray), goal, (), PhraseBank.load(), quiet())
+    rel = [("red block", "gray tray", IN), ("blue block", "gray tray", ON_RIM)]
+    s = u.react(obs("after_step", 3, "place", (first, second, tray), rel=rel, step_ok=False, event="missed_target",
+                    object="blue block", picked_at=2))
+    # not "try again" at the spot it cannot take, nor a side of a bowl: beside the block (4 cm blocks, 1 cm gap)
+    assert s.intent == "offset" and s.amount_m == pytest.approx(0.05 - 0.005, abs=0.006)
+    # with a wish, a block resting beside the one that took the wished spot is where the user wants it
+    w = SimulatedUser((BLOCK, OTHER, tray), goal, [Wish("gray tray", (0.0, 0.0), 0.015)], PhraseBank.load(), quiet())
+    beside = (first, at(OTHER, (0.5, 0.25, 0.03)), tray)
+    rel = [("red block", "gray tray", IN), ("blue block", "gray tray", IN)]
+    assert w.at_end(obs("idle", 3, "place", beside, rel=rel, plan_done=True), {"gray tray": 3}) is None
+    far = (first, at(OTHER, (0.5, 0.30, 0.03)), tray)
+    assert w.at_end(obs("idle", 3, "place", far, rel=rel, plan_done=True), {"gray tray": 3}) is not None
+
+
+def test_a_place_that_never_went_to_the_target_is_answered_with_the_target():
+    u = user()
+    s = u.react(obs("after_step", PLACE, "place", SEEN, step_ok=False, held="red block", object="red block", picked_at=PICK))
+    assert (s.intent, s.value) == ("retarget_target", "green bowl")
