@@ -49,6 +49,15 @@ _UNDO_WORDS = re.compile(r"\b(undo|revert|cancel|take (it|that) back|put (it|tha
 # direction, whatever direction word it holds; read as a complaint (no change), never as "to the right".
 _BARE_COMPLAINT = re.compile(r"^\W*(?:(?:no|nope|uh|um|er|hmm|nah)\b[\s,.!]*)*(?:(?:that|it|this)(?:'s| is)?\s+)?"
                              r"(?:not|isn'?t|is not)\s+(?:quite\s+|really\s+|at all\s+)?(?:right|correct|good|it)\W*$")
+# The contract's fixed direction words (shared/spec/corrections.md), for a reading that refers back to an earlier
+# correction when there is none to refer to ("come back a touch" said first): the words then say the direction.
+_WORD_AXES = ((re.compile(r"\b(back|backwards?|closer|nearer|toward(s)? (me|us))\b"), "x", "-"),
+              (re.compile(r"\b(forwards?|further|farther|away)\b"), "x", "+"),
+              (re.compile(r"\bleft(wards?)?\b"), "y", "+"), (re.compile(r"\bright(wards?)?\b"), "y", "-"),
+              (re.compile(r"\b(higher|raise|lift)\b"), "z", "+"), (re.compile(r"\b(lower|down)\b"), "z", "-"))
+_REFERS_BACK = re.compile(r"\b(less|more|again|too|overshot|not so|same|other way|opposite|undo|revert|cancel|as (it|you) w)")
+_SMALL_WORDS = re.compile(r"\b(a bit|a little|slightly|a touch|a tad|a smidge|a hair|just a|a tiny|a lil)\b")
+_LARGE_WORDS = re.compile(r"\b(a lot|much|way|far|a long way|lots)\b")
 _CLAUSES = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+(?:so|but|then)\s+")
 _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\b[\s,.!;:-]*)+(?:(?:and|then|now|ok|okay)\b[\s,]*)*(?P<rest>.*)$")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
@@ -235,7 +244,26 @@ class EmbeddedPolicy(Policy):
         fresh = self._intent(utterance, objs, plan, step, False)
         if fresh.level == "skill" and fresh.hist == "new" and fresh.confidence >= self.abstain_below:
             return fresh
+        if not history or named:
+            return self._by_words(intent, t)
         return intent
+
+    def _by_words(self, intent: Intent, t: str) -> Intent:
+        """``intent`` (a reading that refers back, with nothing to refer back to) read as a new offset from the
+        contract's direction words, when they name exactly one direction and nothing in ``t`` refers back ("less",
+        "again", "too far"); else ``intent`` unchanged."""
+        dirs = {(ax, sg) for rx, ax, sg in _WORD_AXES if rx.search(t)}
+        if len(dirs) != 1 or _REFERS_BACK.search(t) or _UNDO_WORDS.search(t):
+            return intent
+        (ax, sg), = dirs
+        mag = "s" if _SMALL_WORDS.search(t) else "l" if _LARGE_WORDS.search(t) else "m"
+        out = copy.deepcopy(intent)
+        out.hist = "new"
+        out.signed = {k: "none" for k in out.signed}
+        out.scale = {k: "none" for k in out.scale}
+        out.signed[ax] = sg + mag
+        out.confidence = max(out.confidence, self.abstain_below)
+        return out
 
     def _history_effects(self, objs: list[dict[str, Any]], plan: list[dict[str, Any]], history: Sequence[dict[str, Any]]) -> list[Optional[Effect]]:
         effects: list[Optional[Effect]] = []

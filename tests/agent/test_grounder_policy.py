@@ -145,3 +145,13 @@ def test_a_kind_word_heard_as_a_colour_or_a_thing_the_scene_lacks_is_read_as_the
     assert g.level == "plan" and g.plan[1]["args"]["target"] == "yellow bowl", (g.question, g.changes)
     g, pl = ground("no, the black block", step=0)  # a black block the scene lacks stays a question
     assert g.level == "none" and "no black" in g.question
+
+
+def test_a_reading_that_refers_back_to_nothing_takes_the_direction_its_words_name():
+    # said first, "come back a touch" / "back it up" cannot mean "less of the last change": the words say -x
+    g, pl = ground("come back a touch")
+    assert g.level == "skill" and -0.02 < delta(g, pl, 1, "x") < 0 and abs(delta(g, pl, 1, "y")) < 1e-9
+    g, pl = ground("back it up")
+    assert g.level == "skill" and delta(g, pl, 1, "x") < 0
+    g, pl = ground("less")  # no direction said: still asks
+    assert g.level == "none" and g.question
