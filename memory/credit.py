@@ -17,6 +17,9 @@ and each changed component is judged on its own:
    several, with nothing telling them apart, yields *weak* parts: hypotheses that need a second, independent
    instance before they are applied.
 
+A place into a container that an earlier place of the same episode already filled teaches no geometry
+(:func:`shares_target`): "put it 4 cm further" there is about the block already lying at the spot, not the container.
+
 A credited component's value is the step's net change over the episode (final plan minus the plan before
 knowledge), so "left, left, right" teaches one small left and knowledge that was applied and then extended is
 learned at its new size. Knowledge that was applied and left alone is never evidence here: with no correction
@@ -159,6 +162,13 @@ def ident(plan: Sequence[dict[str, Any]], i: int) -> tuple[str, Any, int]:
         return c.get("skill", ""), a.get("object") or a.get("target")
     w = who(plan[i])
     return (w[0], w[1], sum(1 for c in plan[:i] if who(c) == w))
+
+
+def shares_target(k: tuple[str, Any, int], component: str) -> bool:
+    """Whether step ``k`` (see :func:`ident`) is a place into a container or onto an object that an earlier place of
+    the same plan already filled, and ``component`` is geometry: where it can land then depends on what lies there
+    (the spot beside the first block), so it is no evidence about the container itself."""
+    return k[0] in ("place", "move_to") and k[2] > 0 and component in GEOMETRY
 
 
 def held_before(plan: Sequence[dict[str, Any]], i: int) -> Optional[str]:
@@ -344,6 +354,10 @@ def assign(episode: dict[str, Any]) -> Credit:
         b = base_by.get(k) or {"args": {}}
         net = component_deltas(f.skill, b.get("args") or {}, final[f.index].get("args") or {}).get(comp, 0.0)
         if props is None or abs(net) < TOL[comp]:
+            continue
+        if shares_target(k, comp):
+            out.dropped.append(f"{k[0]} {k[1] or ''} {comp} from {' / '.join(slot['utterances'])!r}: an earlier step of this "
+                               f"episode put something in the {k[1]}; where this one can go depends on that, not on the {k[1]}")
             continue
         if f.corrected.get(comp, 0.0) * net <= 0 and not f.knowledge.get(comp):
             continue  # the corrections moved it one way, the plan ended the other: no lesson

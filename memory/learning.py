@@ -33,7 +33,8 @@ from typing import Any, Optional
 import numpy as np
 
 from memory import scope as sc
-from memory.credit import Credit, Instance, StepFacts, assign, change_components, change_for, ident, is_negative_feedback, is_success
+from memory.credit import (Credit, Instance, StepFacts, assign, change_components, change_for, ident, is_negative_feedback,
+                           is_success, shares_target)
 from memory.entry import AGAINST_MAX, EVIDENCE_MAX, Entry, describe_entry
 from memory.errors import EntryNotFound, KBError
 from memory.index import IndexSync
@@ -176,7 +177,7 @@ class Learner:
                 continue
             e.stats["applied"] = e.stats.get("applied", 0) + 1
             back = [f for _, f in hits if any(f.corrected.get(c, 0.0) * v < 0 and abs(f.corrected[c]) >= CORRECTED_BACK * abs(v)
-                                              for c, v in comps.items())]
+                                              and not shares_target(f.ident, c) for c, v in comps.items())]
             # "don't do that again" about a step this entry changed; with no step it can be tied to, all applied knowledge
             disowned = [f for i, f in hits if i in negatives] or ([f for _, f in hits] if negatives and not tied else [])
             old_text = e.text

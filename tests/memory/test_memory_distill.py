@@ -198,3 +198,20 @@ def test_a_sideways_move_after_a_drop_is_only_a_hypothesis():
     assert i.component == "offset.x" and i.weak
     (e,) = distill_episode(ep)
     assert e.status == "hypothesis"
+
+
+def test_a_place_beside_what_an_earlier_step_put_in_the_container_teaches_nothing_about_the_container():
+    tray = obj("gray tray", "tray", "gray", 0.24, (0.5, 0.2, 0.01))
+    a, b = obj("purple block", "block", "purple", 0.04), obj("large purple block", "block", "purple", 0.05, (0.4, 0.0, 0.025))
+    base = [pick("purple block"), place("gray tray"), pick("large purple block"), place("gray tray")]
+    final = base[:3] + [place("gray tray", offset=[0.04, 0.0, 0.0])]
+    steps = [run(base[0], 1000.0), run(base[1], 1001.0), run(base[2], 1002.0), run(base[3], 1003.0, ok=False, failure="missed_target"),
+             run(final[2], 1006.0), run(final[3], 1007.0)]
+    ep = taught("put all the purple blocks on the tray", scene(a, b, tray), base, final, {3: "4 cm further forward"}, steps=steps)
+    c = assign(ep)
+    assert not c.instances and any("earlier step" in d for d in c.dropped)
+    # the same correction on the first place into the tray is a lesson about the tray
+    base1 = [pick("purple block"), place("gray tray")]
+    final1 = [pick("purple block"), place("gray tray", offset=[0.04, 0.0, 0.0])]
+    ep1 = taught("t", scene(a, tray), base1, final1, {1: "4 cm further forward"})
+    assert [i.component for i in assign(ep1).instances] == ["offset.x"]
