@@ -74,3 +74,13 @@ def test_only_taught_words_join_the_vocabulary() -> None:
     v = taught_vocabulary(logged, {"for'ard": "+x", "port": "+y"})
     assert {"belay", "tighter", "port", "ard"} <= v
     assert not v & {"aft", "bitt", "backwaards", "blorf", "lefft", "bring"}
+
+
+def test_a_phrasing_said_again_never_gives_an_evaluation_utterance() -> None:
+    from agent.learn.lexicon import frames
+
+    assert is_blocked("a tad forward")  # a development-set utterance (hashed in agent/grounder/data/blocked.json)
+    logged = [ex("a tad for'ard", x="+s"), ex("um a tad for'ard", x="+s")]
+    out = frames(logged, {"for'ard": "+x"}, LexiconConfig(per_frame=300, seed=2), {"a", "tad", "please"})
+    assert out and not any(is_blocked(e["utterance"]) for e in out)
+    assert all(e["utterance"].lower().strip(" .!?") != "a tad forward" for e in out)
