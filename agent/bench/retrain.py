@@ -39,6 +39,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lexicon", type=int, default=300, help="generated sentences per direction word of the user's own")
+    p.add_argument("--frames", type=int, default=60, help="generated sentences per logged phrasing of the user's own")
     p.add_argument("--replay-ground", type=int, default=3000)
     p.add_argument("--replay-plan", type=int, default=600)
     p.add_argument("--out", metavar="DIR", help="results folder (default: a fresh temp dir)")
@@ -200,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     t1 = time.time()
     reg_dir = out / "policies"
     summary = retrain_once(RetrainConfig(logs=[log_dir], registry=str(reg_dir), epochs=args.epochs, lr=args.lr, lexicon=args.lexicon,
-                                         replay_ground=args.replay_ground,
+                                         frames=args.frames, replay_ground=args.replay_ground,
                                          replay_plan=args.replay_plan, all_episodes=True), log=say)
     res["retrain"] = {**summary, "wall_s": round(time.time() - t1, 1)}
     cand = str(Registry(reg_dir).path_of(summary["name"]))

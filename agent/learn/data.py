@@ -28,7 +28,8 @@ class DataConfig:
     """``n_replay_ground`` / ``n_replay_plan``: generated corpus examples mixed in (seed ``replay_seed``, train
     templates) so that nothing learnt before is forgotten; ``log_weight``: how many times each hindsight example
     is seen per epoch; ``holdout``: fraction of logged episodes held out (by a hash of the episode id) for the gate;
-    ``lexicon_per_word``: generated sentences per direction word of the user's own (:mod:`agent.learn.lexicon`; 0: off)."""
+    ``lexicon_per_word``: generated sentences per direction word of the user's own (:mod:`agent.learn.lexicon`; 0: off);
+    ``lexicon_per_frame``: generated sentences per logged phrasing holding such a word (:func:`agent.learn.lexicon.frames`)."""
 
     n_replay_ground: int = 3000
     n_replay_plan: int = 600
@@ -36,6 +37,7 @@ class DataConfig:
     log_weight: int = 8
     holdout: float = 0.2
     lexicon_per_word: int = 300
+    lexicon_per_frame: int = 60
 
 
 _STAMP = re.compile(r"^\d{8}-\d{6}-")
@@ -157,7 +159,7 @@ def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_lay
     from agent.grounder.corpus import generate
 
     from .hindsight import examples_from_records
-    from .lexicon import LexiconConfig, contrast, examples as lexicon_examples, user_words
+    from .lexicon import LexiconConfig, contrast, examples as lexicon_examples, frames, user_words
 
     train_recs = [r for r in records if not held_out(r["id"], cfg.holdout)]
     held_recs = [r for r in records if held_out(r["id"], cfg.holdout)]
@@ -165,7 +167,9 @@ def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_lay
     held_ex, held_stats = examples_from_records(held_recs)
     replay = generate(cfg.n_replay_ground, cfg.n_replay_plan, cfg.replay_seed, "train")
     words = user_words(train_ex, vocab, LexiconConfig(seed=cfg.replay_seed)) if cfg.lexicon_per_word > 0 and vocab else {}
-    lexicon = lexicon_examples(words, LexiconConfig(per_word=cfg.lexicon_per_word, seed=cfg.replay_seed)) if words else []
+    lcfg = LexiconConfig(per_word=cfg.lexicon_per_word, per_frame=cfg.lexicon_per_frame, seed=cfg.replay_seed)
+    lexicon = lexicon_examples(words, lcfg) if words else []
+    lexicon += frames(train_ex, words, lcfg, vocab) if words else []
     lexicon += contrast(len(lexicon), cfg.replay_seed) if lexicon else []
     summary = {"data": asdict(cfg), "episodes_train": [r["id"] for r in train_recs], "episodes_heldout": [r["id"] for r in held_recs],
                "hindsight_train": asdict(train_stats), "hindsight_heldout": asdict(held_stats),
@@ -177,6 +181,31 @@ def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_lay
     train = FeatureSet.encode(examples, weights, summary, enc, n_layers, log)
     held = FeatureSet.encode(held_ex, [1] * len(held_ex), summary, enc, n_layers, log) if held_ex else FeatureSet([], {}, [], [], [], summary)
     return train, held, summary
+
+
+HINDSIGHT_SOURCES = ("kept", "undone", "contradicted", "restated", "plan")
+
+
+def taught_vocabulary(examples: Iterable[dict[str, Any]], user_words: Iterable[str] = (), min_seen: int = 2) -> set[str]:
+    """The words a finetune taught the policy, which join its vocabulary (the policy asks about a word outside it
+    unless very sure): the user's own words (:mod:`agent.learn.lexicon`) and the words of at least ``min_seen``
+    different hindsight-labelled utterances of the logs. A word seen once ("aft" in one restated utterance), the
+    ASR slips and nonce words of generated sentences are not taught by that, so they stay unknown and the policy
+    keeps asking about them instead of acting on a guess."""
+    from agent.grounder.numbers import tokens
+
+    seen: dict[str, set[str]] = {}
+    for ex in examples:
+        if ex.get("source") not in HINDSIGHT_SOURCES:
+            continue
+        text = str(ex.get("utterance") or ex.get("task") or "")
+        for w in tokens(text):
+            if w.isalpha():
+                seen.setdefault(w, set()).add(text.lower())
+    out = {w for w, texts in seen.items() if len(texts) >= min_seen}
+    for w in user_words:
+        out.update(t for t in tokens(w) if t.isalpha())
+    return out
 
 
 def write_examples(examples: list[dict[str, Any]], path: str | Path) -> None:

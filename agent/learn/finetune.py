@@ -207,12 +207,11 @@ def save(net: nn.Module, cfg: FinetuneConfig, base_meta: dict[str, Any], data: F
               "finetune": asdict(cfg), "data_file": cfg.data, "data_sha256": sha256(cfg.data), "data": data.meta,
               "base": cfg.base, "base_command": base_meta.get("command"), "history": history, "saved": time.time()}
     meta["finetune"] = record
-    try:  # words of the new examples join the policy's vocabulary (its unknown-word check reads it)
-        from agent.grounder.trainer import vocabulary
+    # words the finetune taught join the policy's vocabulary (its unknown-word check reads it): the user's own words
+    # and words of several labelled utterances, not the ASR slips of generated sentences (agent.learn.data)
+    from .data import taught_vocabulary
 
-        meta["vocab"] = sorted(set(base_meta.get("vocab", ())) | set(vocabulary(data.examples)))
-    except ImportError:
-        pass
+    meta["vocab"] = sorted(set(base_meta.get("vocab", ())) | taught_vocabulary(data.examples, (data.meta or {}).get("user_words", {})))
     save_checkpoint(net, str(out), meta)
     sd = {k: v.detach().to(torch.float16).contiguous() for k, v in net.state_dict().items()}
     save_file(sd, str(out / "model.safetensors"), metadata={"config": json.dumps({"net": asdict(net.cfg)}), "format": "robocorrect-grounder"})

@@ -11,7 +11,12 @@ misreads "port a touch". So the words are taken out of the logs and put back int
    fresh scenes and plans, magnitude words, numbers, fillers and ASR noise as in the corpus) that say the
    user's word where the grammar says "left"; labelled like the corpus (offset class, ``active``). No
    evaluation utterance is ever produced: blocked texts (``agent/grounder/data/blocked.json``) are skipped.
-3. :func:`contrast`: as many generated things that are not corrections (keyboard mash, chatter, other
+3. :func:`frames`: the user's own ways of saying a move, taken whole from the labelled utterances that hold one of
+   their direction words ("a good bit to port" labelled medium, "hard for'ard"), said again with every other
+   direction (the user's words and the grammar's plain ones): "a good bit to starboard", "a good bit lower". So the
+   user's magnitude words and verbs ("a good bit" is medium for this user, large in the grammar; "hard" sizes a move,
+   not a grip) are learnt with the size the logs revealed, not only next to the direction they were said with.
+4. :func:`contrast`: as many generated things that are not corrections (keyboard mash, chatter, other
    languages, a correction's shape with a word nobody taught: level "unclear"), so that what is learnt is
    "these words of this user mean a direction", not "an unknown word means act".
 
@@ -32,11 +37,13 @@ SURFACE = re.compile(r"[a-z][a-z']*")
 @dataclass
 class LexiconConfig:
     """``min_seen``: labelled utterances a word needs; ``purity``: share of them that must agree on the direction;
-    ``per_word``: generated sentences per user word (0: off); ``seed``: their random seed."""
+    ``per_word``: generated sentences per user word (0: off); ``per_frame``: sentences per logged phrasing of the user
+    (:func:`frames`; 0: off); ``seed``: their random seed."""
 
     min_seen: int = 2
     purity: float = 0.8
     per_word: int = 300
+    per_frame: int = 60
     seed: int = 0
 
 
@@ -114,6 +121,90 @@ def examples(words: dict[str, str], cfg: LexiconConfig | None = None) -> list[di
             if is_blocked(ex["utterance"]) or is_blocked(core):
                 continue
             out.append({**ex, "source": "lexicon", "word": word})
+            made += 1
+    return out
+
+
+DIRECTIONS = ("+x", "-x", "+y", "-y", "+z", "-z")
+
+
+FRAME_FILLERS = frozenset({"um", "uh", "er", "like", "to", "the", "i", "said", "no", "sorry"})  # not part of a phrasing
+
+
+def _frames_of(examples: Iterable[dict[str, Any]], words: dict[str, str], vocab: Iterable[str] = (),
+               min_seen: int = 2) -> list[tuple[list[str], str]]:
+    """([frames], magnitude) of the user's phrasings: a labelled utterance that says exactly one of the user's
+    direction words, the way its label moves, with that word replaced by ``{}`` ("a good bit to {}", "m").
+    Utterances that differ only in fillers ("um", "to", "I said") are one phrasing; a phrasing counts when
+    ``min_seen`` utterances say it with the same size, or once when it holds a word outside ``vocab`` (a word of
+    the user's own, like "heaps", that the grammar gives no other meaning). A phrasing seen once in known words
+    ("a bit {}" left when an ASR slip dropped "good") could teach the grammar's words a wrong size, so it does
+    not count. Numbers are left out (their size is the number, not the phrasing)."""
+    known = frozenset(vocab)
+    seen: dict[tuple[str, str], list[str]] = {}
+    for ex in examples:
+        d = _direction(ex)
+        if d is None:
+            continue
+        mag = ex["labels"][d[1]][1:]
+        text = " ".join(str(ex.get("utterance", "")).lower().replace(",", " ").split())
+        said = [w for w in set(SURFACE.findall(text)) if w in words]
+        if mag not in ("s", "m", "l") or len(said) != 1 or words[said[0]] != d:
+            continue
+        parts = re.split(r"(?<![a-z'])" + re.escape(said[0]) + r"(?![a-z'])", text)
+        if len(parts) != 2:
+            continue
+        frame = parts[0] + "{}" + parts[1]
+        key = " ".join(w for w in frame.split() if w not in FRAME_FILLERS)
+        if key != "{}":
+            seen.setdefault((key, mag), []).append(frame.strip())
+    out = []
+    for (key, mag), frames_ in sorted(seen.items()):
+        own = any(t.isalpha() and t not in known for w in key.split() if w != "{}" for t in SURFACE.findall(w))
+        if len(frames_) >= min_seen or (own and known):
+            out.append((sorted(set(frames_)), mag))
+    return out
+
+
+def _fillers(words: dict[str, str]) -> dict[str, list[str]]:
+    """Per direction: the user's words for it and the grammar's one-word plain ones ("left", "leftward", "lower")."""
+    from agent.grounder import corpus as g
+
+    out = {d: [w for w, dw in sorted(words.items()) if dw == d] for d in DIRECTIONS}
+    for d in DIRECTIONS:
+        out[d] += [w for w in g.DIR_BARE[d].train if " " not in w]
+    return out
+
+
+def frames(examples_: Iterable[dict[str, Any]], words: dict[str, str], cfg: LexiconConfig | None = None,
+           vocab: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """``cfg.per_frame`` generated grounding examples per logged phrasing of the user (module docstring, step 3),
+    ``source`` "frame": the phrasing with a direction of each axis and sign in the word's place, the size the log
+    revealed for it, fresh scenes and plans, fillers and ASR noise as in the corpus; blocked texts skipped."""
+    from agent.grounder import corpus as g
+    from agent.grounder.phrases import is_blocked
+
+    cfg = cfg or LexiconConfig()
+    found = _frames_of(examples_, words, vocab, cfg.min_seen)
+    if not found or cfg.per_frame <= 0:
+        return []
+    fill = _fillers(words)
+    rng = random.Random(f"frames-{cfg.seed}")
+    out: list[dict[str, Any]] = []
+    for forms, mag in found:
+        made = tries = 0
+        while made < cfg.per_frame and tries < cfg.per_frame * 5:
+            tries += 1
+            d = DIRECTIONS[made % len(DIRECTIONS)]
+            own = [w for w in fill[d] if w in words]
+            word = rng.choice(own) if own and rng.random() < 0.5 else rng.choice(fill[d])
+            frame = rng.choice(forms)
+            text = frame.format(word)
+            ex = g._finish(g._base(rng), rng, text, g._labels(**{d[1]: d[0] + mag}), "train")
+            core = ex.pop("_core", "")
+            if is_blocked(ex["utterance"]) or is_blocked(core):
+                continue
+            out.append({**ex, "source": "frame", "frame": frame})
             made += 1
     return out
 

@@ -41,6 +41,7 @@ class RetrainConfig:
     replay_plan: int = 600
     log_weight: int = 8
     lexicon: int = 300
+    frames: int = 60
     heads: str = "args"
     distill: float = 1.0
     holdout: float = 0.2
@@ -100,7 +101,8 @@ def train_from_logs(logs: list[str], out: str, base: Optional[str], cfg: Retrain
         n_layers = NetConfig(**meta["net"]).encoder_layers
         vocab = meta.get("vocab", [])
     dcfg = DataConfig(n_replay_ground=cfg.replay_ground, n_replay_plan=cfg.replay_plan, replay_seed=11 + cfg.seed,
-                      log_weight=cfg.log_weight, holdout=cfg.holdout, lexicon_per_word=cfg.lexicon)
+                      log_weight=cfg.log_weight, holdout=cfg.holdout, lexicon_per_word=cfg.lexicon,
+                      lexicon_per_frame=cfg.frames)
     train_set, held, summary = build(records, dcfg, n_layers=n_layers, log=lambda s: None, vocab=vocab)
     n_log = summary["n_log_examples"]
     if n_log == 0:
@@ -195,7 +197,7 @@ def watch(cfg: RetrainConfig, every: int, poll_s: float = 30.0, max_rounds: Opti
         if n - seen >= every:
             argv = [sys.executable, "-m", "agent.cli", "retrain", *sum((["--log", p] for p in cfg.logs), []),
                     "--device", cfg.device, "--epochs", str(cfg.epochs), "--replay-ground", str(cfg.replay_ground),
-                    "--replay-plan", str(cfg.replay_plan), "--lexicon", str(cfg.lexicon), "--heads", cfg.heads, "--lr", str(cfg.lr)]
+                    "--replay-plan", str(cfg.replay_plan), "--lexicon", str(cfg.lexicon), "--frames", str(cfg.frames), "--heads", cfg.heads, "--lr", str(cfg.lr)]
             if cfg.registry:
                 argv += ["--registry", cfg.registry]
             log(f"{n - seen} new episodes: retraining")
@@ -221,6 +223,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-weight", type=int, default=8, help="times each hindsight example is seen per epoch")
     p.add_argument("--lexicon", type=int, default=300,
                    help="generated sentences per direction word of the user's own found in the logs (0: off; agent.learn.lexicon)")
+    p.add_argument("--frames", type=int, default=60,
+                   help="generated sentences per logged phrasing that holds one of the user's words, said with every direction (0: off)")
     p.add_argument("--heads", choices=("args", "all"), default="args",
                    help="args: finetune only the argument heads (shared layers, level and plan heads kept); all: every weight")
     p.add_argument("--distill", type=float, default=1.0, help="weight of keeping the base checkpoint's answers on replay examples")
@@ -240,7 +244,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> RetrainConfig:
     return RetrainConfig(logs=args.logs, registry=args.registry, all_episodes=args.all_episodes, device=args.device, epochs=args.epochs,
                          batch=args.batch, lr=args.lr, replay_ground=args.replay_ground, replay_plan=args.replay_plan,
-                         log_weight=args.log_weight, lexicon=args.lexicon, heads=args.heads, distill=args.distill, holdout=args.holdout, workers=args.workers, launcher=args.launcher,
+                         log_weight=args.log_weight, lexicon=args.lexicon, frames=args.frames, heads=args.heads, distill=args.distill, holdout=args.holdout, workers=args.workers, launcher=args.launcher,
                          nproc=args.nproc, max_flip=args.max_flip, min_gain=args.min_gain, dev=args.dev)
 
 

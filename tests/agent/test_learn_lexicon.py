@@ -35,3 +35,52 @@ def test_generated_sentences_say_the_word_with_corpus_labels() -> None:
             assert e["numbers"][axis] > 0
     assert sum(e["word"] in e["utterance"].lower() for e in out) > 60  # ASR noise garbles a few, as in the corpus
     assert examples({"port": "+y"}, LexiconConfig(per_word=5, seed=3)) == examples({"port": "+y"}, LexiconConfig(per_word=5, seed=3))
+
+
+def test_the_users_phrasings_are_said_again_with_every_direction() -> None:
+    from agent.learn.lexicon import _frames_of, frames
+
+    words = {"port": "+y", "for'ard": "+x"}
+    vocab = {"a", "good", "bit", "to", "bring", "her", "hard", "heaps", "um"}
+    logged = [ex("a good bit to port", y="+m"), ex("a good bit for'ard", x="+m"),  # one phrasing, said twice: medium
+              ex("bring her um to port", y="+m"),  # seen once, in known words: could be a slip
+              ex("hard to port", y="-m"),  # the label moves against the word: not the user's phrasing
+              ex("a good bit to port", y="+m", z="-s"),  # two axes: no one direction
+              ex("wobble it port", y="+l")]  # a word of the user's own ("wobble"): counts once
+    found = dict((tuple(f), m) for f, m in _frames_of(logged, words, vocab))
+    assert found == {("a good bit to {}", "a good bit {}"): "m", ("wobble it {}",): "l"}
+    out = frames(logged, words, LexiconConfig(per_frame=30, seed=1), vocab)
+    assert len(out) == 60 and all(e["source"] == "frame" for e in out)
+    dirs = set()
+    for e in out:
+        lab = e["labels"]
+        moved = [a for a in ("x", "y", "z") if lab[a] != "none"]
+        assert len(moved) == 1 and lab["active"] == moved[0] and lab["level"] == "skill"
+        assert lab[moved[0]][1:] == ("m" if "good" in e["frame"] else "l")
+        dirs.add(lab[moved[0]][0] + moved[0])
+        assert not is_blocked(e["utterance"])
+    assert dirs == {"+x", "-x", "+y", "-y", "+z", "-z"}  # every direction, not only the one said
+    assert any("good bit" in e["utterance"] and "starboard" not in e["utterance"] and e["labels"]["y"] == "-m" for e in out)
+
+
+def test_only_taught_words_join_the_vocabulary() -> None:
+    from agent.learn.data import taught_vocabulary
+
+    logged = [{**ex("a good bit aft", x="-m"), "source": "restated"},  # "aft" in one labelled utterance only
+              {**ex("bring her to port", y="+m"), "source": "restated"}, {**ex("belay it tighter", force="+m"), "source": "kept"},
+              {**ex("belay tighter", force="+m"), "source": "kept"},
+              {**ex("a good bitt backwaards", x="-m"), "source": "lexicon"},  # ASR slips of a generated sentence
+              {**ex("blorf it please"), "source": "contrast"}, {**ex("move lefft")}]  # nonce word; replay
+    v = taught_vocabulary(logged, {"for'ard": "+x", "port": "+y"})
+    assert {"belay", "tighter", "port", "ard"} <= v
+    assert not v & {"aft", "bitt", "backwaards", "blorf", "lefft", "bring"}
+
+
+def test_a_phrasing_said_again_never_gives_an_evaluation_utterance() -> None:
+    from agent.learn.lexicon import frames
+
+    assert is_blocked("a tad forward")  # a development-set utterance (hashed in agent/grounder/data/blocked.json)
+    logged = [ex("a tad for'ard", x="+s"), ex("um a tad for'ard", x="+s")]
+    out = frames(logged, {"for'ard": "+x"}, LexiconConfig(per_frame=300, seed=2), {"a", "tad", "please"})
+    assert out and not any(is_blocked(e["utterance"]) for e in out)
+    assert all(e["utterance"].lower().strip(" .!?") != "a tad forward" for e in out)
