@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from speech.base import SpeechError
-from speech.fixes import apply_fixes, fold_words, load_fixes
+from speech.fixes import apply_fixes, fold_words, load_fixes, plain_text
 from speech.rescore import choose, in_lexicon_share
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +35,11 @@ def test_fixes_replace_longest_first_and_leave_other_text_alone() -> None:
     assert apply_fixes("Move it left, please.", fixes) == "Move it left, please."  # nothing applies: kept as heard
     assert apply_fixes("anything", {}) == "anything"
     assert fold_words("Counter-clockwise, 0.5 cm!") == ["counter", "clockwise", "0.5", "cm"]
+
+
+def test_plain_text_drops_whisper_punctuation_only() -> None:
+    assert plain_text("A bit lower, and more to the left.") == "a bit lower and more to the left"
+    assert plain_text("Move it 0.5 cm, counter-clockwise! Don't.") == "move it 0.5 cm counter-clockwise don't"
 
 
 def test_bad_fix_tables_are_refused(tmp_path) -> None:
