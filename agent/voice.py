@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -67,6 +68,7 @@ class VoiceInput:
         self.error: Optional[BaseException] = None
         self._thread: Optional[threading.Thread] = None
         self._n = 0
+        use_lexicon(self.recognizer)
         self.set_scene(None)
 
     # --- setup -----------------------------------------------------------------------------------
@@ -183,6 +185,7 @@ def transcribe_file(path: str | Path, recognizer: Recognizer, scene: Any = None)
     from speech.sources import FileSource
 
     recognizer.set_vocabulary(prompt_words(scene))
+    use_lexicon(recognizer)
     src = FileSource(path, realtime=False)
     with src:
         audio = np.concatenate([c.samples for c in src.chunks()])
@@ -245,3 +248,43 @@ def speech_config(spec: str) -> SpeechConfig:
     if spec == "mic":
         return SpeechConfig(mode=mode)
     return SpeechConfig(source="file", files=(spec,), realtime=True, mode=mode)
+
+
+def use_lexicon(recognizer: Recognizer) -> None:
+    """Give a recogniser that takes one (Whisper: ``set_lexicon``) the grounder's words, once."""
+    set_lexicon = getattr(recognizer, "set_lexicon", None)
+    if set_lexicon is not None and not getattr(recognizer, "lexicon", None):
+        set_lexicon(sorted(grounder_words()))
+
+
+@lru_cache(maxsize=1)
+def grounder_words() -> frozenset[str]:
+    """Every word of the grounder's English command phrase pools (``agent/grounder/data/phrases.json``, its own
+    training phrases; never an evaluation file), number words and the speech vocabulary: what a correction is
+    made of, for choosing among the recogniser's n-best (:mod:`speech.rescore`)."""
+    import json
+    import re
+
+    from agent.grounder.phrases import DATA
+    from agent.grounder.spelling import NOT_COMMAND_WORDS
+
+    words: set[str] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, str):
+            words.update(re.findall(r"[a-z']+", re.sub(r"\{[^}]*\}", " ", x.lower())))
+        elif isinstance(x, list):
+            for y in x:
+                walk(y)
+        elif isinstance(x, dict):
+            for k, y in x.items():
+                if k not in NOT_COMMAND_WORDS:
+                    walk(y)
+
+    walk(json.loads((DATA / "phrases.json").read_text()))
+    v = load_vocabulary()
+    words.update(v.correction_words + v.grammar_words + v.stop_words)
+    words.update("zero one two three four five six seven eight nine ten twenty thirty forty fifty sixty seventy eighty "
+                 "ninety hundred half quarter centimeter centimeters centimetre centimetres millimeters inches inch "
+                 "degrees degree".split())
+    return frozenset(words)

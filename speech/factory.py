@@ -34,7 +34,8 @@ def make_recognizer(cfg: SpeechConfig) -> Recognizer:
     from speech.whisper import WhisperRecognizer
 
     return WhisperRecognizer(cfg.whisper_model, cpu_threads=cfg.whisper_threads, beam_size=cfg.whisper_beam,
-                             window_s=cfg.whisper_window_s)
+                             window_s=cfg.whisper_window_s, fixes=cfg.whisper_fixes,
+                             lexicon_weight=cfg.whisper_lexicon_weight)
 
 
 def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:

@@ -161,7 +161,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     from speech.tts import speak, speech_span
 
     check = _scorer(scorer)
-    cases = [c for p in cases_paths for c in read_cases(p)]
+    cases = [c | {"_set": Path(p).stem} for p in cases_paths for c in read_cases(p)]
     if limit:
         cases = cases[:limit]
     work.mkdir(parents=True, exist_ok=True)
@@ -203,7 +203,9 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
                 for c in cases}
     typed_ok = 0
     ground = _Timed(policy.ground)
-    res: dict[str, Any] = {"wer": {}, "grounding_spoken": {}, "spoken_over_typed": {}, "asr_ms_p50": {}}
+    res: dict[str, Any] = {"wer": {}, "grounding_spoken": {}, "spoken_over_typed": {}, "asr_ms_p50": {},
+                           "wer_by_voice": {}, "wer_by_speed": {}, "spoken_over_typed_by_voice": {}, "spoken_over_typed_by_set": {}}
+    said_by = {c["id"]: _voice(i) for i, c in enumerate(cases)}
     change_ms: list[float] = []
     typed = {}
     for c in cases:
@@ -215,6 +217,9 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     heard_examples: list[dict[str, Any]] = []
     for name in NOISE:
         refs, hyps, ok, asr = [], [], 0, []
+        by_v: dict[str, list[tuple[str, str, bool]]] = {}
+        by_s: dict[str, list[tuple[str, str, bool]]] = {}
+        spoken_ok: dict[str, bool] = {}
         for c in cases:
             args = (c["scene"], c.get("task", ""), c["plan"], int(c.get("step", 0)), c.get("history", []), c.get("knowledge", []))
             t0 = time.perf_counter()
@@ -226,6 +231,10 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
             g = ground(*args, text)
             good = not check(c, {"level": g.level, "plan": g.plan})
             ok += good
+            v, sp = said_by[c["id"]]
+            spoken_ok[c["id"]] = bool(good)
+            for d, key in ((by_v, v), (by_s, str(sp))):
+                d.setdefault(key, []).append((c["utterance"], text, bool(good)))
             if name == "clean" and g.plan != c["plan"]:
                 change_ms.append(1000 * (endpoint[c["id"]] + asr_s + ground.last))
             if typed[c["id"]] and not good and len(heard_examples) < 12:
@@ -234,6 +243,14 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
         res["grounding_spoken"][name] = round(ok / max(1, len(cases)), 4)
         res["spoken_over_typed"][name] = round(ok / max(1, typed_ok), 4)
         res["asr_ms_p50"][name] = round(percentile(asr, 50), 1)
+        res["wer_by_voice"][name] = {k: round(wer([a for a, _, _ in x], [b for _, b, _ in x]), 3) for k, x in sorted(by_v.items())}
+        res["wer_by_speed"][name] = {k: round(wer([a for a, _, _ in x], [b for _, b, _ in x]), 3) for k, x in sorted(by_s.items())}
+        res["spoken_over_typed_by_set"][name] = {
+            k: round(sum(1 for c in cases if c["_set"] == k and spoken_ok[c["id"]]) / max(1, sum(typed[c["id"]] for c in cases if c["_set"] == k)), 3)
+            for k in sorted({c["_set"] for c in cases})}
+        res["spoken_over_typed_by_voice"][name] = {
+            k: round(sum(g for _, _, g in x) / max(1, sum(typed[c["id"]] for c in cases if said_by[c["id"]][0] == k)), 3)
+            for k, x in sorted(by_v.items())}
         log(f"{name}: WER {res['wer'][name]:.3f}  grounding spoken {res['grounding_spoken'][name]:.3f} "
             f"(typed {res['grounding_typed']:.3f}, ratio {res['spoken_over_typed'][name]:.3f})")
     res["endpoint_ms_p50"] = round(1000 * percentile(list(endpoint.values()), 50), 1)
@@ -273,6 +290,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     res["stops_missed"] = missed
     res.update({"cases": len(cases), "stop_phrases": len(stops), "nonstop_minutes": round(total / 60, 2),
                 "recognizer": recognizer_kind, "whisper_model": cfg.whisper_model, "whisper_window_s": cfg.whisper_window_s,
+                "whisper_fixes": cfg.whisper_fixes, "whisper_lexicon_weight": cfg.whisper_lexicon_weight,
                 "vad": cfg.vad, "spotter": spotter_kind})
     if spotter_kind == "burst":
         res.update({"spotter_model": spotter.model_name, "spotter_threshold": spotter.threshold,
