@@ -142,11 +142,15 @@ class KwsSpotter(StopSpotter):
         self._feats = np.full((WINDOW_FRAMES, N_MELS), np.log(FLOOR), np.float32)
         self._run = 0
         self._deaf_until = -1.0
+        self._last_t = -1.0
         self.last_score = 0.0
         self.last_text = ""
 
     def feed(self, chunk: Chunk) -> Optional[StopHit]:
         self.warm_up()
+        if chunk.t < self._last_t:  # audio time went back: a new source started, forget the old one
+            self.reset()
+        self._last_t = chunk.t
         new = self._mel.feed(chunk.samples)
         if len(new) == 0:
             return None

@@ -53,6 +53,18 @@ def test_spoken_stop_words_are_heard_and_ordinary_speech_is_not(say) -> None:
     assert not hits
 
 
+def test_a_new_source_is_not_deafened_by_the_last_hit(say) -> None:
+    from speech.sources import read_wav
+
+    sp = KwsSpotter()
+    audio = read_wav(say("halt", "en-gb", 150, pad_s=0.3))
+    first = [h for k in range(0, len(audio) - CHUNK + 1, CHUNK)
+             if (h := sp.feed(Chunk(audio[k:k + CHUNK], 5.0 + (k + CHUNK) / 16000, 0.0)))]
+    again = [h for k in range(0, len(audio) - CHUNK + 1, CHUNK)
+             if (h := sp.feed(Chunk(audio[k:k + CHUNK], (k + CHUNK) / 16000, 0.0)))]  # no reset(): its clock restarts
+    assert len(first) == 1 and len(again) == 1
+
+
 def test_detect_rule_needs_consecutive_chunks_and_is_deaf_after_a_hit() -> None:
     t = np.arange(1, 11) * 0.02
     p = np.array([0.9, 0.1, 0.9, 0.9, 0.9, 0.9, 0.1, 0.1, 0.9, 0.9])
