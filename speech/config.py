@@ -1,6 +1,6 @@
 """Speech settings in one dataclass; :mod:`speech.factory` builds the parts from it.
 
-    SpeechConfig()                                   # microphone, hands-free, Whisper, burst stop spotter
+    SpeechConfig()                                   # microphone, hands-free, Whisper, keyword-spotting stop spotter
     SpeechConfig(source="file", files=("a.wav",))    # replay recordings through the microphone's path
     SpeechConfig(recognizer="sphinx", spotter="keyphrase")   # small machines, no Whisper
 """
@@ -13,7 +13,7 @@ from hardware.errors import UsageError
 SOURCES = ("mic", "file")
 MODES = ("hands_free", "push_to_talk")
 RECOGNIZERS = ("whisper", "sphinx")
-SPOTTERS = ("burst", "keyphrase", "none")
+SPOTTERS = ("kws", "burst", "keyphrase", "none")
 
 
 @dataclass
@@ -36,9 +36,9 @@ class SpeechConfig:
     whisper_window_s: float = 8.0  # s of audio Whisper's encoder sees (the utterance padded to it); 30 = Whisper's own
     whisper_fixes: bool = True  # undo the model's steady mishearings (speech/data/whisper_fixes.json, speech.fixes)
     whisper_lexicon_weight: float = 1.0  # prefer beam texts made of the grounder's words (speech.rescore); 0: Whisper's own choice
-    spotter: str = "burst"  # stop spotter: 'burst' (Whisper on short bursts), 'keyphrase' (pocketsphinx) or 'none'
+    spotter: str = "kws"  # stop spotter: 'kws' (keyword-spotting network, speech.kws), 'burst' (Whisper on short bursts), 'keyphrase' (pocketsphinx) or 'none'
     spotter_model: str | None = None  # Whisper model of the burst spotter; None: the tuned one (speech/data/spotter.json)
-    spotter_threshold: float | None = None  # stop-word probability for a hit (0..1); None: the tuned one
+    spotter_threshold: float | None = None  # stop-word probability for a hit (0..1), 'kws' and 'burst'; None: the tuned one
     stop_close_silence_s: float | None = None  # s of silence that ends a burst for the burst spotter; None: the tuned one
     keyphrase_threshold: float = 1e-10  # pocketsphinx keyphrase threshold
     min_confidence: float = 0.45  # transcripts below this are asked again, never executed (0..1)

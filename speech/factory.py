@@ -47,6 +47,10 @@ def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:
         from speech.sphinx import KeyphraseSpotter
 
         return KeyphraseSpotter(v.stop_words, cfg.keyphrase_threshold)
+    if cfg.spotter == "kws":
+        from speech.kws import KwsSpotter
+
+        return KwsSpotter(v.stop_words, threshold=cfg.spotter_threshold)
     from speech.spotter import BurstSpotter, load_tuning
 
     t = load_tuning()

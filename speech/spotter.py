@@ -1,6 +1,7 @@
 """Stop spotting on the streaming audio, without waiting for the utterance's transcript.
 
-:class:`BurstSpotter` (default): a voice-activity gate (Silero VAD by default) with a short closing
+:class:`BurstSpotter` (``spotter="burst"``; the default is :class:`speech.kws.KwsSpotter`, which does not wait for
+the burst to end): a voice-activity gate (Silero VAD by default) with a short closing
 silence finds each burst of speech; a burst no longer than ``max_burst_s`` (a shouted "stop", "wait a
 second", "halt now") is scored at once by Whisper on that burst alone (CTranslate2 takes short inputs, so a
 1 s burst costs a fraction of a 30 s window). A burst longer than ``max_burst_s`` is ordinary speech and

@@ -49,7 +49,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--work", default=str(Path.home() / ".cache" / "robocorrect" / "speech-corpus"), help="corpus cache folder")
     p.add_argument("--limit", type=int, default=0, help="use only the first N correction cases (0: all)")
     p.add_argument("--minutes", type=float, default=10.0, help="minutes of non-stop speech for false stops (default 10)")
-    p.add_argument("--spotter", default="burst", choices=("burst", "keyphrase"), help="stop spotter to measure")
+    p.add_argument("--spotter", default="kws", choices=("kws", "burst", "keyphrase"), help="stop spotter to measure")
     p.add_argument("--recognizer", default="whisper", choices=("whisper", "sphinx"), help="recogniser to measure")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
@@ -150,7 +150,7 @@ def _endpoint_delay(segmenter: Any, audio: np.ndarray, end_s: float) -> float:
 
 
 def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minutes: float = 10.0,
-          spotter_kind: str = "burst", recognizer_kind: str = "whisper", log: Callable[[str], None] = print) -> dict[str, Any]:
+          spotter_kind: str = "kws", recognizer_kind: str = "whisper", log: Callable[[str], None] = print) -> dict[str, Any]:
     """Build (or reuse) the corpus and measure; returns the figures (see the module docstring)."""
     from agent.evaluate import percentile, read_cases
     from agent.factory import make_policy
@@ -292,6 +292,8 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
                 "recognizer": recognizer_kind, "whisper_model": cfg.whisper_model, "whisper_window_s": cfg.whisper_window_s,
                 "whisper_fixes": cfg.whisper_fixes, "whisper_lexicon_weight": cfg.whisper_lexicon_weight,
                 "vad": cfg.vad, "spotter": spotter_kind})
+    if spotter_kind == "kws":
+        res.update({"spotter_threshold": spotter.threshold, "spotter_consecutive": spotter.consecutive})
     if spotter_kind == "burst":
         res.update({"spotter_model": spotter.model_name, "spotter_threshold": spotter.threshold,
                     "spotter_close_silence_s": round(spotter.gate.close_frames * 0.02, 3)})
