@@ -262,26 +262,9 @@ def grounder_words() -> frozenset[str]:
     """Every word of the grounder's English command phrase pools (``agent/grounder/data/phrases.json``, its own
     training phrases; never an evaluation file), number words and the speech vocabulary: what a correction is
     made of, for choosing among the recogniser's n-best (:mod:`speech.rescore`)."""
-    import json
-    import re
+    from agent.grounder.spelling import pool_words
 
-    from agent.grounder.phrases import DATA
-    from agent.grounder.spelling import NOT_COMMAND_WORDS
-
-    words: set[str] = set()
-
-    def walk(x: Any) -> None:
-        if isinstance(x, str):
-            words.update(re.findall(r"[a-z']+", re.sub(r"\{[^}]*\}", " ", x.lower())))
-        elif isinstance(x, list):
-            for y in x:
-                walk(y)
-        elif isinstance(x, dict):
-            for k, y in x.items():
-                if k not in NOT_COMMAND_WORDS:
-                    walk(y)
-
-    walk(json.loads((DATA / "phrases.json").read_text()))
+    words = pool_words(r"[a-z']+", drop_slots=True)
     v = load_vocabulary()
     words.update(v.correction_words + v.grammar_words + v.stop_words)
     words.update("zero one two three four five six seven eight nine ten twenty thirty forty fifty sixty seventy eighty "

@@ -26,14 +26,15 @@ def strip_restate(text: str) -> str:
     return rest if rest.strip() else text
 
 
-@lru_cache(maxsize=1)
-def lexicon() -> frozenset[str]:
-    """Every word of at least ``MIN_LEN`` letters of the grammar's English command phrase pools."""
+def pool_words(pattern: str = r"[a-z]+", drop_slots: bool = False) -> set[str]:
+    """Every word (``pattern``, on lower-case text) of the grammar's English command phrase pools
+    (``data/phrases.json`` without :data:`NOT_COMMAND_WORDS`); ``drop_slots``: leave out ``{slot}`` names."""
     words: set[str] = set()
 
     def walk(x: Any) -> None:
         if isinstance(x, str):
-            words.update(re.findall(r"[a-z]+", x.lower()))
+            t = x.lower()
+            words.update(re.findall(pattern, re.sub(r"\{[^}]*\}", " ", t) if drop_slots else t))
         elif isinstance(x, list):
             for y in x:
                 walk(y)
@@ -43,7 +44,13 @@ def lexicon() -> frozenset[str]:
                     walk(y)
 
     walk(load_strict(DATA / "phrases.json"))
-    return frozenset(w for w in words if len(w) >= MIN_LEN)
+    return words
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> frozenset[str]:
+    """Every word of at least ``MIN_LEN`` letters of the grammar's English command phrase pools."""
+    return frozenset(w for w in pool_words() if len(w) >= MIN_LEN)
 
 
 def respell(text: str, known: Iterable[str]) -> tuple[str, dict[str, str]]:

@@ -89,30 +89,14 @@ def test_model_files_load_and_bad_ones_are_refused(tmp_path) -> None:
         KwsSpotter(("freeze",))
 
 
-def test_training_speech_holds_no_test_utterance(monkeypatch) -> None:
+def test_training_speech_holds_no_test_utterance(monkeypatch, test_utterances: set[str]) -> None:
     """What the trainer says (heads + stop word, stop word + tails, its non-stop sentences) is never a test
     utterance: not a phrase of the dev cases, of the held-out corrections, of the dev phrase bank (3+ words)
     nor a multi-word stop phrase of the bench ('stop now', 'stop stop'). The stop words alone are the keywords."""
     from agent.bench import spotter_train
     from agent.bench.speech import STOP_PHRASES
-    from agent.evaluate import read_cases
 
-    cases = read_cases(str(ROOT / "tests" / "speech" / "data" / "heldout_corrections.jsonl"))
-    dev = ROOT.parent / "shared" / "eval" / "grounding_dev.jsonl"
-    if dev.is_file():
-        cases += read_cases(str(dev))
-    test = {_fold(c["utterance"]) for c in cases} | {_fold(p) for p in STOP_PHRASES if len(p.split()) > 1}
-    bank = ROOT.parent / "shared" / "eval" / "phrases_dev.json"
-
-    def walk(x: object) -> None:
-        if isinstance(x, str) and len(_fold(x).split()) >= 3:
-            test.add(_fold(x))
-        elif isinstance(x, (list, dict)):
-            for y in (x.values() if isinstance(x, dict) else x):
-                walk(y)
-
-    if bank.is_file():
-        walk(json.loads(bank.read_text()))
+    test = test_utterances | {_fold(p) for p in STOP_PHRASES if len(p.split()) > 1}
     said: list[str] = []
     monkeypatch.setattr(spotter_train, "render", lambda text, *a: said.append(text) or np.ones(1600, np.float32))
     # exactly what `python3 -m agent.bench.spotter_train` says with its defaults (build) and on held-out speech

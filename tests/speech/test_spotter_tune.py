@@ -14,30 +14,13 @@ def _fold(s: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", s.lower()).split())
 
 
-def test_training_speech_holds_no_test_utterance() -> None:
-    from pathlib import Path
-
+def test_training_speech_holds_no_test_utterance(test_utterances: set[str]) -> None:
+    """The burst spotter's training phrases are none of the test utterances (dev cases, held-out corrections,
+    the dev phrase bank's phrases of 3+ words) nor a stop phrase of the bench."""
     from agent.bench.speech import STOP_PHRASES
     from agent.bench.spotter_tune import training_phrases
-    from agent.evaluate import read_cases
 
-    root = Path(__file__).resolve().parents[2]
-    cases = read_cases(str(root / "tests" / "speech" / "data" / "heldout_corrections.jsonl"))
-    dev = root.parent / "shared" / "eval" / "grounding_dev.jsonl"
-    if dev.is_file():
-        cases += read_cases(str(dev))
-    test = {_fold(c["utterance"]) for c in cases} | {_fold(p) for p in STOP_PHRASES}
-    bank = root.parent / "shared" / "eval" / "phrases_dev.json"  # the dev phrase bank's phrases of 3+ words too
-
-    def walk(x: object) -> None:
-        if isinstance(x, str) and len(_fold(x).split()) >= 3:
-            test.add(_fold(x))
-        elif isinstance(x, (list, dict)):
-            for y in (x.values() if isinstance(x, dict) else x):
-                walk(y)
-
-    if bank.is_file():
-        walk(json.loads(bank.read_text()))
+    test = test_utterances | {_fold(p) for p in STOP_PHRASES}
     stops, other, long = training_phrases()
     assert stops and other and long
     assert not [p for p in stops + other + long if _fold(p) in test]
