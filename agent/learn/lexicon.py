@@ -102,7 +102,6 @@ def _sentence(rng: random.Random, word: str, mag: str) -> tuple[str, dict[str, f
 def examples(words: dict[str, str], cfg: LexiconConfig | None = None) -> list[dict[str, Any]]:
     """``cfg.per_word`` generated grounding examples per user word (module docstring), ``source`` "lexicon"."""
     from agent.grounder import corpus as g
-    from agent.grounder.phrases import is_blocked
 
     cfg = cfg or LexiconConfig()
     rng = random.Random(f"lexicon-{cfg.seed}")
@@ -117,8 +116,7 @@ def examples(words: dict[str, str], cfg: LexiconConfig | None = None) -> list[di
             ex = g._base(rng)
             numbers = {axis: num["_value"]} if "_value" in num else None
             ex = g._finish(ex, rng, text, g._labels(**{axis: sign + mag}), "train", numbers)
-            core = ex.pop("_core", "")
-            if is_blocked(ex["utterance"]) or is_blocked(core):
+            if _blocked(ex):
                 continue
             out.append({**ex, "source": "lexicon", "word": word})
             made += 1
@@ -126,6 +124,14 @@ def examples(words: dict[str, str], cfg: LexiconConfig | None = None) -> list[di
 
 
 DIRECTIONS = ("+x", "-x", "+y", "-y", "+z", "-z")
+
+
+def _blocked(ex: dict[str, Any]) -> bool:
+    """Whether a generated example (its ``_core`` phrase popped) says an evaluation text (``is_blocked``)."""
+    from agent.grounder.phrases import is_blocked
+
+    core = ex.pop("_core", "")
+    return is_blocked(ex["utterance"]) or is_blocked(core)
 
 
 FRAME_FILLERS = frozenset({"um", "uh", "er", "like", "to", "the", "i", "said", "no", "sorry"})  # not part of a phrasing
@@ -182,7 +188,6 @@ def frames(examples_: Iterable[dict[str, Any]], words: dict[str, str], cfg: Lexi
     ``source`` "frame": the phrasing with a direction of each axis and sign in the word's place, the size the log
     revealed for it, fresh scenes and plans, fillers and ASR noise as in the corpus; blocked texts skipped."""
     from agent.grounder import corpus as g
-    from agent.grounder.phrases import is_blocked
 
     cfg = cfg or LexiconConfig()
     found = _frames_of(examples_, words, vocab, cfg.min_seen)
@@ -201,8 +206,7 @@ def frames(examples_: Iterable[dict[str, Any]], words: dict[str, str], cfg: Lexi
             frame = rng.choice(forms)
             text = frame.format(word)
             ex = g._finish(g._base(rng), rng, text, g._labels(**{d[1]: d[0] + mag}), "train")
-            core = ex.pop("_core", "")
-            if is_blocked(ex["utterance"]) or is_blocked(core):
+            if _blocked(ex):
                 continue
             out.append({**ex, "source": "frame", "frame": frame})
             made += 1
