@@ -6,7 +6,7 @@ Every chunk adds two feature frames (:mod:`speech.melspec`); the network sees th
 frames (1.0 s), scaled by subtracting their mean (so loudness does not matter), and gives the
 probabilities of four classes: no stop word, 'stop', 'wait', 'halt'. A hit is the stop-word probability
 (1 - p(none)) at or above ``threshold`` on ``consecutive`` chunks in a row; after a hit the spotter is deaf
-for ``refractory_s`` (one spoken stop is one hit). The network runs in numpy (about 80 k weights, well under
+for ``refractory_s`` (one spoken stop is one hit). The network runs in numpy (79 k weights, about
 a millisecond a chunk); torch is needed only to train it.
 
 Weights and operating point: ``speech/data/spotter_kws.npz`` and ``speech/data/spotter_kws.json``, written by
