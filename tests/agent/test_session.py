@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from agent.channel import Cue, ScriptedChannel
-from agent.policy import PolicyError
 from agent.session import SessionConfig, SessionError, TeachingSession, classify
 from memory.episodes import EpisodeLog
 from hardware.scene import BOWL_HEIGHT, Scene, SceneObject
@@ -25,25 +24,6 @@ def table() -> Scene:
         SceneObject("blue block", "block", "blue", 0.04, (0.62, -0.2, 0.02)),
         SceneObject("green bowl", "bowl", "green", 0.16, (0.54, 0.12, BOWL_HEIGHT / 2), mass=0.3),
     ])
-
-
-@pytest.fixture(scope="module")
-def policy():
-    from agent.factory import make_policy
-
-    try:
-        return make_policy("embedded")
-    except PolicyError as e:  # the checkpoint is built by `robocorrect train`
-        pytest.skip(f"embedded policy not available: {e}")
-
-
-@pytest.fixture(scope="module")
-def world():
-    from sim.world import SimWorld
-
-    w = SimWorld(table())
-    yield w
-    w.close()
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ import time
 import pytest
 
 from agent.channel import Cue, ScriptedChannel
-from agent.policy import PolicyError
 from agent.session import SessionConfig, TeachingSession
 from hardware.scene import BOWL_HEIGHT, Scene, SceneObject
 
@@ -21,16 +20,6 @@ def table() -> Scene:
         SceneObject("red block", "block", "red", 0.04, (0.48, -0.1, 0.02)),
         SceneObject("green bowl", "bowl", "green", 0.16, (0.54, 0.12, BOWL_HEIGHT / 2), mass=0.3),
     ])
-
-
-@pytest.fixture(scope="module")
-def policy():
-    from agent.factory import make_policy
-
-    try:
-        return make_policy("embedded")
-    except PolicyError as e:
-        pytest.skip(f"embedded policy not available: {e}")
 
 
 class SlowPolicy:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from agent.policy import PolicyError
 from agent.session import SessionConfig, TeachingSession
 from agent.session.contradiction import is_other_way, mirror
 from agent.session.trial import Replay
@@ -24,25 +23,6 @@ def table() -> Scene:
         SceneObject("green bowl", "bowl", "green", 0.16, (0.55, 0.14, BOWL_HEIGHT / 2), mass=0.3),
     ])
     return add_quirk(s, "slippery", "blue block")  # holds at >= 32 N, the default grip is 20 N
-
-
-@pytest.fixture(scope="module")
-def policy():
-    from agent.factory import make_policy
-
-    try:
-        return make_policy("embedded")
-    except PolicyError as e:
-        pytest.skip(f"embedded policy not available: {e}")
-
-
-@pytest.fixture(scope="module")
-def world():
-    from sim.world import SimWorld
-
-    w = SimWorld(table())
-    yield w
-    w.close()
 
 
 def test_other_way_words() -> None:

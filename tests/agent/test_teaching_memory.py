@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from agent.channel import Cue, ScriptedChannel
-from agent.policy import PolicyError
 from agent.session import SessionConfig, TeachingSession
 from memory.episodes import EpisodeLog
 from sim.quirks import add_quirk
@@ -25,16 +22,6 @@ def small_block_scene(color: str, block_xy: tuple[float, float], bowl: str, bowl
         SceneObject("red block", "block", "red", 0.04, (0.62, 0.25, 0.02)),
         SceneObject(f"{bowl} bowl", "bowl", bowl, 0.16, (*bowl_xy, BOWL_HEIGHT / 2), mass=0.3),
     ])
-
-
-@pytest.fixture(scope="module")
-def policy():
-    from agent.factory import make_policy
-
-    try:
-        return make_policy("embedded")
-    except PolicyError as e:
-        pytest.skip(f"embedded policy not available: {e}")
 
 
 def test_taught_quirk_needs_no_correction_next_time_and_stays_in_scope(policy, tmp_path: Path) -> None:
