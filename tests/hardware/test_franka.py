@@ -15,6 +15,7 @@ from skills.library import run_plan
 
 from hardware.fakes.franka import OWNERS, FakeFranky
 from hardware.fakes.signatures import assert_binds, assert_fake_matches
+from manual_clock import ManualClock
 
 FAKE_SDK: FakeFranky = FakeFranky()
 
@@ -27,19 +28,8 @@ def fresh():
     yield
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += s
-
-
 def make(**cfg) -> FrankaRobot:
-    c = Clock()
+    c = ManualClock()
     return FrankaRobot(FrankaConfig(**cfg), franky=FAKE, clock=c, sleep=c.sleep)
 
 

@@ -17,22 +17,12 @@ from hardware.fakes.factory import FAKE_KINDS, make_fake_robot  # noqa: E402
 from hardware.fixed_world import StaticWorld  # noqa: E402
 from hardware.safe_robot import SafeRobot, default_limits  # noqa: E402
 from hardware.scene import BOWL_HEIGHT, Scene, SceneObject  # noqa: E402
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += s
+from manual_clock import ManualClock  # noqa: E402
 
 
 @pytest.fixture(params=FAKE_KINDS)
 def arm(request):
-    clock = Clock()
+    clock = ManualClock()
     fake = make_fake_robot(request.param, check=True, keep=True, clock=clock, sleep=clock.sleep)
     limits = default_limits(fake.robot.config)  # no watchdog thread: the clock is simulated
     limits.max_speed = checks.TEST_SPEED * math.sqrt(3.0)

@@ -19,22 +19,12 @@ from skills.library import run_skill
 
 from hardware.fakes.signatures import assert_binds, assert_fake_matches
 from hardware.fakes.ur import REAL, Arm, FakeRTDEControl, FakeRTDEIO, FakeRTDEReceive
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += s
+from manual_clock import ManualClock
 
 
 def make(**cfg):
     arm = Arm()
-    clock = Clock()
+    clock = ManualClock()
     robot = URRobot(URConfig(**cfg), control=FakeRTDEControl(arm), receive=FakeRTDEReceive(arm), io=FakeRTDEIO(arm),
                     clock=clock, sleep=clock.sleep)
     return robot, arm

@@ -22,24 +22,12 @@ from hardware.scene import Scene, SceneError, SceneObject
 from skills.base import SkillControl
 from skills.library import run_skill
 from hardware.fakes.xarm import FakeXArmAPI
+from manual_clock import ManualClock
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.sleeps.append(s)
-        self.t += s
-
-
-def make(api=None, **cfg) -> tuple[XArmRobot, FakeXArmAPI, FakeClock]:
+def make(api=None, **cfg) -> tuple[XArmRobot, FakeXArmAPI, ManualClock]:
     api = api or FakeXArmAPI()
-    clock = FakeClock()
+    clock = ManualClock(100.0)
     robot = XArmRobot(XArmConfig(**cfg), api=api, clock=clock, sleep=clock.sleep)
     robot.connect()
     return robot, api, clock
