@@ -25,7 +25,6 @@ Training needs neither pybullet nor faiss (the corpus is pure Python, the episod
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import platform
@@ -100,11 +99,9 @@ class LoRAConfig:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from agent.learn.finetune import sha256
+
+    return sha256(str(path))
 
 
 def load_base(model: str) -> tuple[Any, Any, dict[str, Any]]:
