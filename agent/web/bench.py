@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from hardware.errors import RobocorrectError, UsageError
+
+from agent.web.process import free_port, stop, wait_serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -95,9 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise WebBenchError(f"robocorrect bench web needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     say = (lambda s: print(s, file=sys.stderr, flush=True)) if args.json else print
     tmp = Path(tempfile.mkdtemp(prefix="robocorrect-web-bench-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cmd = [sys.executable, "-m", "agent.cli", "serve", "--port", str(port), "--log", str(tmp / "episodes"),
            "--confirm-wait", "0.5", "--camera", args.camera, "--frame-size", args.frame_size, "--fps", str(args.fps),
            "--render", args.render]
@@ -107,12 +105,8 @@ def run(args: argparse.Namespace) -> int:
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     load0 = os.getloadavg()
     try:
-        t0 = time.time()
-        while "serving on" not in (tmp / "serve.log").read_text():
-            if proc.poll() is not None or time.time() - t0 > 180:
-                raise WebBenchError(f"robocorrect serve did not start: {(tmp / 'serve.log').read_text()[-500:]}")
-            time.sleep(0.2)
-        say(f"server up in {time.time() - t0:.1f} s; measuring {args.episodes} episode(s) in headless Chromium")
+        up_s = wait_serving(proc, tmp / "serve.log", 180.0)
+        say(f"server up in {up_s:.1f} s; measuring {args.episodes} episode(s) in headless Chromium")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
@@ -120,12 +114,7 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 browser.close()
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(proc)
         log.close()
     res["load_average_1m"] = [round(load0[0], 2), round(os.getloadavg()[0], 2)]
     res["cpus"] = os.cpu_count()
