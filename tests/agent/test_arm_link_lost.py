@@ -18,12 +18,13 @@ from hardware.ur import URConfig, URRobot
 from memory.episodes import EpisodeLog
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "hardware"))
-from test_ur import Arm, Clock, FakeRTDEControl, FakeRTDEReceive  # noqa: E402
+from manual_clock import ManualClock  # noqa: E402
+from test_ur import Arm, FakeRTDEControl, FakeRTDEReceive  # noqa: E402
 
 
 def test_link_lost_mid_motion_stops_the_arm_and_aborts_the_episode(tmp_path):
     arm = Arm()
-    clock = Clock()
+    clock = ManualClock()
     robot = SafeRobot(URRobot(URConfig(), control=FakeRTDEControl(arm), receive=FakeRTDEReceive(arm), clock=clock,
                               sleep=clock.sleep), SafetyLimits(watchdog_s=0))
     robot.connect()
