@@ -30,7 +30,6 @@ scored with ``shared/eval/score_grounding.py`` and ``robocorrect plan --score``.
 """
 from __future__ import annotations
 
-import copy
 import math
 import random
 from typing import Any, Optional
@@ -39,7 +38,7 @@ from hardware.scene import BLOCK_SIZES, SceneError, SceneObject, block_size_word
 from sim.scene import random_scene
 from skills.schema import SKILLS
 
-from .labels import OFFSET_M, SCALE_RATIO, YAW_RAD, active_of
+from .labels import active_of
 from .numbers import parse_factor
 from .phrases import Pool, is_blocked, load_homophones, load_pools
 

@@ -24,11 +24,14 @@ import torch
 from agent.policy import Grounding, Policy, PolicyError
 from skills.schema import SkillArgError, diff_plans, validate_plan
 
-from .apply import Effect, Intent, apply_effect, apply_plan_op, pair_indices, resolve
-from .labels import ACTIVE, CLASS_HEADS, SCALE_HEADS, SIGNED_HEADS
-from .model import MODES, Encoder, load_checkpoint, object_features
-from .numbers import SAFETY_WORDS, is_safety_stop, parse_factor, parse_quantities, tokens
-from .relative import VIEWPOINTS, find_relative, to_base
+from .apply import Effect, Intent, apply_effect, apply_plan_op, pair_indices
+from .labels import CLASS_HEADS
+from .lead_words import says_nothing
+from .model import MODES, Encoder, load_checkpoint
+from .negation import goes_negated_way
+from .numbers import SAFETY_WORDS, is_safety_stop, tokens
+from .reader import Reader
+from .relative import VIEWPOINTS, find_relative
 from .scene_words import kind_sound_alikes, seen, unknown_reference
 from .spelling import respell, strip_restate
 from hardware import runtime
@@ -42,23 +45,10 @@ UNKNOWN_WORD_BELOW = 0.9  # with a word never trained, act only when this sure (
 SCENE_WORDS = frozenset(COLORS) | {"grey", "block", "blocks", "cube", "cubes", "bowl", "bowls", "tray", "trays", "black", "white", "brown", "pink"}
 RESPELLED_BELOW = 0.7  # a reading of respelled words ("harter" -> "harder", agent.grounder.spelling) acts only when this sure
 MAX_OFFSET_M = 0.15  # skills.schema's offset bound: an object-relative move further than this asks instead
-# the contract's direction words ("back" is -x) and the words that ask to undo (shared/spec/corrections.md)
-_DIRECTION = re.compile(r"\b(left|right|forwards?|backwards?|back|closer|nearer|further|farther|away|up|down|higher|lower)\b")
-_UNDO_WORDS = re.compile(r"\b(undo|revert|cancel|take (it|that) back|put (it|that) back|as (it|you) (was|were)|before|too (far|much))\b")
 # A bare judgment that something is wrong ("not right", "no, not quite right", "that's not correct"): it names no
 # direction, whatever direction word it holds; read as a complaint (no change), never as "to the right".
 _BARE_COMPLAINT = re.compile(r"^\W*(?:(?:no|nope|uh|um|er|hmm|nah)\b[\s,.!]*)*(?:(?:that|it|this)(?:'s| is)?\s+)?"
                              r"(?:not|isn'?t|is not)\s+(?:quite\s+|really\s+|at all\s+)?(?:right|correct|good|it)\W*$")
-# The contract's fixed direction words (shared/spec/corrections.md), for a reading that refers back to an earlier
-# correction when there is none to refer to ("come back a touch" said first): the words then say the direction.
-_WORD_AXES = ((re.compile(r"\b(back|backwards?|closer|nearer|toward(s)? (me|us))\b"), "x", "-"),
-              (re.compile(r"\b(forwards?|further|farther|away)\b"), "x", "+"),
-              (re.compile(r"\bleft(wards?)?\b"), "y", "+"), (re.compile(r"\bright(wards?)?\b"), "y", "-"),
-              (re.compile(r"\b(higher|raise|lift)\b"), "z", "+"), (re.compile(r"\b(lower|down)\b"), "z", "-"))
-_REFERS_BACK = re.compile(r"\b(less|more|again|too|overshot|not so|same|other way|opposite|undo|revert|cancel|as (it|you) w)")
-_SMALL_WORDS = re.compile(r"\b(a bit|a little|slightly|a touch|a tad|a smidge|a hair|just a|a tiny|a lil)\b")
-_LARGE_WORDS = re.compile(r"\b(a lot|much|way|far|a long way|lots)\b")
-_CLAUSES = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+(?:so|but|then)\s+")
 _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\b[\s,.!;:-]*)+(?:(?:and|then|now|ok|okay)\b[\s,]*)*(?P<rest>.*)$")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
 
@@ -77,10 +67,11 @@ class EmbeddedPolicy(Policy):
     where the user stands ("behind" the robot by default, "facing" it, or "camera" at ``camera_yaw`` rad);
     ``abstain_below`` / ``unknown_word_below``: calibrated confidence under which it asks instead of acting.
 
-    One job in about 350 lines: turning one utterance into one validated grounding. Its methods are the
-    order in which an utterance is read (safety words, then literal numbers and factors, object-relative
-    directions, the joint model, clause by clause when unsure), each a hand-off to a module of
-    ``agent.grounder``; the model, the vocabulary and the calibration live in those modules."""
+    One job: turning one utterance into one validated grounding (act, ask or stop), and a task into a plan. The
+    model's reading of the words is its :class:`~agent.grounder.reader.Reader`'s; ``ground`` takes the steps in
+    the order an utterance is read (safety words, words missing from the scene, object-relative directions, the
+    reading, then the checks that make it ask: unknown words, words that say nothing, a negated direction, low
+    confidence), each a hand-off to a module of ``agent.grounder``."""
 
     name = "embedded"
 
@@ -95,195 +86,22 @@ class EmbeddedPolicy(Policy):
         except FileNotFoundError as e:
             raise PolicyError(str(e)) from None
         self.enc = encoder or Encoder.shared()
-        self.viewpoint, self.camera_yaw, self.abstain_below = viewpoint, float(camera_yaw), float(abstain_below)
-        self.unknown_word_below = float(unknown_word_below)
-        self.temperature = float(self.meta.get("temperature", 1.0))
-        cal = self.meta.get("calibration") or {}
-        self.platt = (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))) if cal else None
-        self.vocab = frozenset(self.meta.get("vocab", ()))
-        self._hist_cache: dict[tuple[str, int, int], Intent] = {}
+        self.abstain_below, self.unknown_word_below = float(abstain_below), float(unknown_word_below)
+        self.reader = Reader(self.net, self.meta, self.enc, self.abstain_below, viewpoint, camera_yaw)
 
-    # --- the model -------------------------------------------------------------------------------
-    @torch.inference_mode()
-    def _run(self, text: str, objs: list[dict[str, Any]], mode: int, hist: int,
-             plan: Optional[list[dict[str, Any]]] = None, cur_obj: Optional[str] = None, cur_tgt: Optional[str] = None) -> dict[str, torch.Tensor]:
-        tok, mask = self.enc.tokens([text], self.net.cfg.encoder_layers)
-        names = [o["name"] for o in objs]
-        vec = self.enc.names(names)[None]
-        feat = object_features(objs, plan, cur_obj, cur_tgt)[None]
-        om = torch.ones(1, len(names), dtype=torch.bool)
-        out = self.net(tok, mask, torch.tensor([mode]), torch.tensor([hist]), vec, feat, om)
-        return {k: v[0] for k, v in out.items()}
+    @property
+    def vocab(self) -> frozenset[str]:
+        """Every word the checkpoint was trained on (a word outside it gets a question)."""
+        return self.reader.vocab
 
-    def _intent(self, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int, has_history: bool,
-                cache: bool = False) -> Intent:
-        skill = plan[step]["skill"] if 0 <= step < len(plan) else "other"
-        mode = MODES.get(skill, MODES["other"])
-        key = (utterance, int(has_history), mode)
-        if cache and key in self._hist_cache:
-            return self._hist_cache[key]
-        pk, pl = pair_indices(plan, step)
-        cur_o = plan[pk]["args"].get("object") if pk is not None else None
-        cur_t = plan[pl]["args"].get("target") if pl is not None else None
-        out = self._run(utterance, objs, mode, int(has_history), plan, cur_o, cur_t)
+    @property
+    def platt(self) -> Optional[tuple[float, float]]:
+        """The checkpoint's Platt calibration (a, b) of raw confidences; None reads them raw."""
+        return self.reader.platt
 
-        T = self.temperature
-        prob = {k: (out[k] / T).softmax(-1) for k in CLASS_HEADS if k in out}
-
-        def cls(k: str) -> str:
-            return CLASS_HEADS[k][int(prob[k].argmax())]
-
-        def best_not_none(k: str) -> tuple[str, float]:
-            p = prob[k][1:] / prob[k][1:].sum().clamp(min=1e-9)
-            i = int(p.argmax())
-            return CLASS_HEADS[k][1 + i], float(p[i])
-
-        q = parse_quantities(utterance)
-        level, hist = cls("level"), cls("hist")
-        conf = float(prob["level"].max())
-        intent = Intent(level=level, hist=hist, hmag=cls("hmag"), signed={k: "none" for k in SIGNED_HEADS},
-                        scale={k: "none" for k in SCALE_HEADS}, plan_op=cls("plan_op"), lengths=[x.value for x in q if x.kind == "length"],
-                        angles=[x.value for x in q if x.kind == "angle"], factor=parse_factor(utterance))
-        if level == "skill":
-            conf *= float(prob["hist"].max())
-            if hist == "new":
-                # the joint output: which arguments change, as one class; then each one's direction and size
-                active, p_active = best_not_none("active")
-                conf *= p_active
-                for h in active.split("+"):
-                    c, p = best_not_none(h)
-                    conf *= p
-                    (intent.signed if h in SIGNED_HEADS else intent.scale)[h] = c
-            elif hist == "repeat":
-                conf *= float(prob["hmag"].max())
-        intent.confidence = conf
-        numbered = [a for a in ("x", "y", "z") if intent.signed[a].endswith("n")]
-        if len(numbered) >= 2 and len(intent.lengths) >= 2:
-            # which number goes with which axis: each axis head's attention centre, in spoken order
-            att = out["_att"]
-            pos = torch.arange(att.shape[-1], dtype=att.dtype)
-            centre = {a: float((att[self.net.class_names.index(a)] * pos).sum()) for a in numbered}
-            intent.order = sorted(numbered, key=centre.get)
-        if intent.level == "plan":
-            if intent.plan_op == "none":
-                intent.plan_op = CLASS_HEADS["plan_op"][1 + int(out["plan_op"][1:].argmax())]
-            names = [o["name"] for o in objs]
-            blocks = torch.tensor([o.get("kind") == "block" for o in objs])
-            po = out["g_obj"].masked_fill(~blocks, -1e4).softmax(-1)
-            pt = out["g_tgt"].softmax(-1)
-            if intent.plan_op in ("retarget_object", "append"):
-                intent.obj = names[int(po.argmax())]
-                intent.confidence *= float(po.max())
-            if intent.plan_op in ("retarget_target", "append"):
-                if intent.obj is not None:
-                    pt = pt.masked_fill(torch.tensor([n == intent.obj for n in names]), 0.0)
-                intent.tgt = names[int(pt.argmax())]
-                intent.confidence *= float(pt.max())
-        intent.confidence = self.calibrated(intent.confidence)
-        if cache:
-            if len(self._hist_cache) > 4096:
-                self._hist_cache.clear()
-            self._hist_cache[key] = intent
-        return intent
-
-    def calibrated(self, raw: float) -> float:
-        """The probability that a reading is right, from the product of its heads' probabilities
-        (Platt scaling on log(raw), fitted on generated held-out cases: ``agent.grounder.calibrate``)."""
-        if self.platt is None:
-            return raw
-        a, b = self.platt
-        z = a * math.log(max(raw, 1e-6)) + b
-        return 1.0 / (1.0 + math.exp(-z))
-
-    def _read(self, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int, has_history: bool) -> Intent:
-        """The model's reading of ``utterance``; when it is unsure or reads no correction and the utterance has
-        several clauses ("going too fast, slow down", "that's wrong. move right"), each clause is read on its own:
-        clauses that are corrections and agree are merged (a later clause wins on a head both name), an
-        interjection or an observation that reads as no correction is dropped, and a contradiction keeps the
-        whole reading (which then asks)."""
-        whole = self._intent(utterance, objs, plan, step, has_history)
-        if whole.level != "unclear" and whole.confidence >= self.abstain_below:
-            return whole  # a sure reading (a correction, praise, a stop) stands
-        parts = [c.strip() for c in _CLAUSES.split(utterance) if c and c.strip(" ,.;!?-")]
-        if len(parts) < 2:
-            return whole
-        reads = [self._intent(c, objs, plan, step, has_history) for c in parts]
-        acts = [r for r in reads if r.level in ("skill", "plan") and r.confidence >= self.abstain_below]
-        if not acts:
-            return whole
-        if len(acts) == 1 or all(r.level == "plan" for r in acts):
-            return acts[-1]
-        if any(r.level != "skill" or r.hist != "new" for r in acts):
-            return acts[-1] if all(r.level == acts[-1].level for r in acts) else whole
-        merged = copy.deepcopy(acts[0])
-        for r in acts[1:]:
-            for table, other in ((merged.signed, r.signed), (merged.scale, r.scale)):
-                for h, c in other.items():
-                    if c == "none":
-                        continue
-                    if table.get(h, "none") != "none" and table[h][0] != c[0]:
-                        return whole  # "left, no, right": say it again
-                    table[h] = c
-            merged.lengths += r.lengths
-            merged.angles += r.angles
-            merged.factor = merged.factor or r.factor
-            merged.confidence = min(merged.confidence, r.confidence)
-        return merged
-
-    def _direct(self, intent: Intent, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int,
-                history: Sequence[dict[str, Any]]) -> Intent:
-        """A reading that refers to earlier corrections, read again as a new correction when the words name one of
-        the contract's directions and do not ask to undo ("move back" is -x, not "undo that"), or when there is no
-        earlier correction to refer to ("further" said first is +x). The new reading stands only when it is sure."""
-        if intent.level != "skill" or intent.hist == "new":
-            return intent
-        t = utterance.lower()
-        named = intent.hist == "undo" and _DIRECTION.search(t) is not None and _UNDO_WORDS.search(t) is None
-        if history and not named and any(e is not None and not e.empty for e in self._history_effects(objs, plan, history)):
-            return intent
-        fresh = self._intent(utterance, objs, plan, step, False)
-        if fresh.level == "skill" and fresh.hist == "new" and fresh.confidence >= self.abstain_below:
-            return fresh
-        if not history or named:
-            return self._by_words(intent, t)
-        return intent
-
-    def _by_words(self, intent: Intent, t: str) -> Intent:
-        """``intent`` (a reading that refers back, with nothing to refer back to) read as a new offset from the
-        contract's direction words, when they name exactly one direction and nothing in ``t`` refers back ("less",
-        "again", "too far"); else ``intent`` unchanged."""
-        dirs = {(ax, sg) for rx, ax, sg in _WORD_AXES if rx.search(t)}
-        if len(dirs) != 1 or _REFERS_BACK.search(t) or _UNDO_WORDS.search(t):
-            return intent
-        (ax, sg), = dirs
-        mag = "s" if _SMALL_WORDS.search(t) else "l" if _LARGE_WORDS.search(t) else "m"
-        out = copy.deepcopy(intent)
-        out.hist = "new"
-        out.signed = {k: "none" for k in out.signed}
-        out.scale = {k: "none" for k in out.scale}
-        out.signed[ax] = sg + mag
-        out.confidence = max(out.confidence, self.abstain_below)
-        return out
-
-    def _history_effects(self, objs: list[dict[str, Any]], plan: list[dict[str, Any]], history: Sequence[dict[str, Any]]) -> list[Optional[Effect]]:
-        effects: list[Optional[Effect]] = []
-        for i, h in enumerate(history):
-            u = str(h.get("utterance", ""))
-            st = int(h.get("step", 0))
-            if not u or is_safety_stop(u):
-                effects.append(None)
-                continue
-            u = respell(strip_restate(u), self.vocab)[0]
-            it = self._intent(u, objs, plan, min(max(st, 0), len(plan) - 1), i > 0, cache=True)
-            effects.append(self._resolve(copy.deepcopy(it), effects) if it.level == "skill" else None)
-        return effects
-
-    def _resolve(self, intent: Intent, previous: list[Optional[Effect]]) -> Optional[Effect]:
-        """:func:`apply.resolve`, with a new correction's offset turned from the user's viewpoint into the base frame."""
-        e = resolve(intent, previous)
-        if e is not None and intent.hist == "new" and self.viewpoint != "behind":
-            e.offset = to_base(e.offset, self.viewpoint, self.camera_yaw)
-        return e
+    @platt.setter
+    def platt(self, value: Optional[tuple[float, float]]) -> None:
+        self.reader.platt = value
 
     # --- Policy --------------------------------------------------------------------------------------
     def ground(self, scene: dict[str, Any], task: str, plan: list[dict[str, Any]], step: int,
@@ -321,7 +139,7 @@ class EmbeddedPolicy(Policy):
                                  f"{MAX_OFFSET_M * 100:.0f} cm from where I aim; should I put it on or in the {rel.reference} instead?")
             parsed["effect"] = {"offset": effect.offset, "yaw": 0.0, "ratios": {}}
             return self._finish(scene, objs, before, keep, apply_effect(plan, step, effect), "skill", parsed)
-        intent = self._direct(self._read(utterance, objs, plan, step, bool(history)), utterance, objs, plan, step, history)
+        intent = self.reader.direct(self.reader.read(utterance, objs, plan, step, bool(history)), utterance, objs, plan, step, history)
         parsed = intent.to_dict()
         parsed["confidence"] = round(intent.confidence, 4)
         if utterance != said:
@@ -341,8 +159,25 @@ class EmbeddedPolicy(Policy):
             if intent.confidence >= MODEL_STOP_ABOVE and not unknown:
                 return Grounding("stop", keep, parsed=parsed)
             return Grounding("none", keep, question=f"do you want me to stop? say 'stop'; I did not act on {said!r}", parsed=parsed)
-        guess = self._describe(intent)
         if unknown and intent.confidence < self.unknown_word_below:
+            rest = self.reader.lead_dropped(utterance, unknown, intent, objs, plan, step, history)
+            if rest is not None:  # an unknown verb before words that say it all ("dip down a little")
+                intent = rest
+                parsed = {**intent.to_dict(), "confidence": round(intent.confidence, 4), "unknown_words": unknown,
+                          "read_without": unknown, **{k: parsed[k] for k in ("heard_as", "respelled") if k in parsed}}
+        guess = self._describe(intent)
+        if intent.level in ("skill", "plan") and says_nothing(utterance):
+            return Grounding("none", keep, parsed={**parsed, "says_nothing": True},
+                             question=f"{said!r} does not say what to change; say for example 'a bit more to the left'")
+        if intent.level == "skill" and intent.hist == "new" and goes_negated_way(intent.signed, intent.scale, utterance):
+            said_way = self.reader.without_negated(utterance, objs, plan, step, bool(history))
+            if said_way is not None:  # "no, not left, right": the clause that says which way
+                intent, guess = said_way, self._describe(said_way)
+                parsed = {**parsed, **intent.to_dict(), "confidence": round(intent.confidence, 4), "negated_clause": True}
+        if intent.level == "skill" and intent.hist == "new" and goes_negated_way(intent.signed, intent.scale, utterance):
+            return Grounding("none", keep, parsed={**parsed, "negated": True},
+                             question=f"you said not to go that way, and I read {said!r} as {guess}; which way should it go?")
+        if unknown and intent.confidence < self.unknown_word_below and "read_without" not in parsed:
             return Grounding("none", keep, parsed=parsed,
                              question=f"I don't know the word{'s' if len(unknown) > 1 else ''} {', '.join(repr(w) for w in unknown)}; "
                                       f"did you mean {guess}? say it again in other words")
@@ -356,7 +191,7 @@ class EmbeddedPolicy(Policy):
             if intent.confidence < MIN_POINTER_CONFIDENCE:
                 return Grounding("none", keep, question=f"which one do you mean? I see: {seen(objs)}", parsed=parsed)
             return self._finish(scene, objs, before, keep, apply_plan_op(plan, step, intent), "plan", parsed)
-        effect = self._resolve(intent, self._history_effects(objs, plan, history) if intent.hist != "new" else [])
+        effect = self.reader.resolve(intent, self.reader.referred_effects(intent, objs, plan, step, history) if intent.hist != "new" else [])
         if effect is None or effect.empty:
             what = {"undo": "undo what", "reverse": "less of what"}.get(intent.hist, "more of what" if intent.hist != "new" else "what should change")
             return Grounding("none", keep, question=f"{what}? I could not tell from {said!r}", parsed=parsed)
@@ -427,7 +262,7 @@ class EmbeddedPolicy(Policy):
         q = unknown_reference(task, objs)
         if q:
             raise PolicyError(q)
-        out = self._run(task, objs, MODES["plan"], 0)
+        out = self.reader.run(task, objs, MODES["plan"], 0)
         kind = CLASS_HEADS["task"][int(out["task"].argmax())]
         names = [o["name"] for o in objs]
         is_block = torch.tensor([o.get("kind") == "block" for o in objs])

@@ -18,7 +18,7 @@ from torch import nn
 
 from .apply import pair_indices
 from .corpus import generate
-from .labels import CLASS_HEADS, GROUND_HEADS
+from .labels import CLASS_HEADS
 from .model import MODES, Encoder, GrounderNet, NetConfig, object_features, save_checkpoint
 from hardware import runtime
 

@@ -38,6 +38,18 @@ def is_other_way(text: str) -> bool:
     return bool(t) and bool(_OTHER_WAY.match(t))
 
 
+_BARE_OTHER = re.compile(r"^(?:the\s+)?other$")
+
+
+def is_bare_other(text: str) -> bool:
+    """Whether ``text`` only says "the other" with no noun after it ("no, the other"): "the other way" with the
+    last word lost, or "the other one". The session reads it as "the other way" only when its last change turned
+    an argument that can be turned around (a retarget's "the other one" is for the policy)."""
+    t = re.sub(r"[^a-z' ]", " ", (text or "").lower())
+    t = re.sub(r"\s+", " ", _FILLER.sub(" ", t)).strip()
+    return bool(_BARE_OTHER.match(t))
+
+
 def _num(v: Any) -> Optional[float]:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 

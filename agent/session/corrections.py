@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from agent.policy import Grounding, PolicyError
-from agent.session.contradiction import is_other_way, mirror
+from agent.session.contradiction import is_bare_other, is_other_way, mirror
 from agent.session.plan_editor import first_diff, same_shape
 from agent.session.types import CorrectionResult, Plan
 from agent.words import classify
@@ -92,7 +92,7 @@ class Corrector:
             return self._undo(text, ref, before, during, t0)
         if kind == "dont_again":
             return self._dont_again(text, ref, before, during, t0)
-        if is_other_way(text):
+        if is_other_way(text) or (is_bare_other(text) and self._can_turn_around()):
             return self._other_way(text, ref, before, during, t0)
         return self._ground(text, ref, before, during, t0)
 
@@ -215,6 +215,11 @@ class Corrector:
         s.editor.push(before, s.cursor, s.steps_run, text, True)
         s.editor.history.append({"utterance": then.get("utterance", text), "step": ref})
         s.plan = copy.deepcopy(new)
+
+    def _can_turn_around(self) -> bool:
+        """Whether the last change moved an argument that "the other way" can turn around."""
+        last = self.s.editor.last()
+        return last is not None and mirror(last.before, self.s.plan) is not None
 
     def _other_way(self, text: str, ref: int, before: Plan, during: bool, t0: float) -> CorrectionResult:
         """"No, the other way": the last change turned around, on the step it changed

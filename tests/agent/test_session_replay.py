@@ -157,3 +157,21 @@ def test_try_again_after_a_place_that_lost_its_object_picks_it_again(world, poli
     s.paused = True
     r = s.correct("try again")
     assert r.kind == "resume" and s.cursor == 0  # the pick runs again, not a place with empty hands
+
+
+def test_a_bare_the_other_turns_a_direction_around_and_else_goes_to_the_policy(world, policy) -> None:
+    from agent.session.contradiction import is_bare_other
+
+    assert all(is_bare_other(t) for t in ("no, the other", "the other", "uh, the other!"))
+    assert not any(is_bare_other(t) for t in ("the other one", "the other way", "the other block", ""))
+    plain = Scene(objects=[o for o in table().objects])
+    s = TeachingSession.for_sim(world, policy, config=SessionConfig(frames=False))
+    plan = s.start(TASK, plain)
+    r = s.correct("no, the other")  # no change yet: not a contradiction; the policy reads it (and changes nothing)
+    assert "other_way" not in (r.parsed or {}) and s.plan == plan
+    r = s.correct("a bit more to the left")
+    assert r.changed
+    left = s.plan[1]["args"]["offset"][1] if r.step == 1 else s.plan[0]["args"]["offset"][1]
+    r = s.correct("no, the other")
+    assert r.parsed["other_way"]["steps"] == [r.step]
+    assert s.plan[r.step]["args"]["offset"][1] == pytest.approx(-left)

@@ -1,0 +1,57 @@
+"""Words that carry no correction: an unknown word in the verb's place ("dip down a little", "scoot left"), or an
+utterance of nothing but such frame words ("move", "to the", "come").
+
+The grammar's corrections start with a verb ("move", "shift it", "bring it"); a user's own verb there is the
+most common word the model never saw, and it rarely carries the correction: the direction and the amount
+follow it. :func:`rest_after_lead` gives the words after such a lead-in, which the policy reads again; the
+policy acts on that reading only when it agrees with its reading of the whole utterance (see
+``EmbeddedPolicy.ground``). An unknown word anywhere else ("much further bag", "come clothes her"), or a
+lead-in that may negate ("dont go down"), leaves the utterance as it is: the robot asks.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from .numbers import tokens
+
+# closed class: words that may negate or halt what follows; such a lead-in is never dropped
+NEGATING = frozenset({"no", "not", "dont", "don", "doesnt", "doesn", "didnt", "didn", "never", "cant", "can", "cannot",
+                      "wont", "won", "shouldnt", "shouldn", "isnt", "isn", "nope", "nah", "avoid", "without", "stop",
+                      "quit", "cease", "halt", "wait", "undo", "unless", "except", "neither", "nor", "none"})
+# words that say no direction, amount or argument by themselves: verbs of motion, articles, pronouns, fillers
+FRAME_WORDS = frozenset({"to", "the", "a", "an", "it", "its", "that", "this", "there", "here", "move", "moving", "go", "going",
+                         "come", "coming", "put", "shift", "bring", "take", "get", "do", "make", "try", "please", "now", "just",
+                         "then", "and", "so", "ok", "okay", "um", "uh", "uhh", "er", "erm", "like", "you", "your", "can", "could",
+                         "will", "would", "should", "need", "needs", "let", "lets", "s", "of", "with", "for", "on", "in", "at"})
+MAX_LEAD = 2  # at most two unknown words in the verb's place ("gently dip down")
+
+
+def rest_after_lead(utterance: str, unknown: Sequence[str]) -> Optional[str]:
+    """The words of ``utterance`` after its first words when those are exactly the ``unknown`` words (1 to
+    :data:`MAX_LEAD` of them, none negating), at least one word remaining; else None."""
+    words = tokens(utterance)
+    unk = set(unknown)
+    if not unk or len(unk) > MAX_LEAD or unk & NEGATING or any(w.startswith("un") for w in unk):
+        return None
+    k = 0
+    while k < len(words) and words[k] in unk:
+        k += 1
+    if k == 0 or k == len(words) or set(words[:k]) != unk or unk & set(words[k:]):
+        return None
+    return " ".join(words[k:])
+
+
+def same_reading(a: object, b: object) -> bool:
+    """Whether two readings (:class:`agent.grounder.apply.Intent`) ask for the same change: level, history kind,
+    every direction / scale class, plan operation and pointed objects."""
+    keys = ("level", "hist", "hmag", "signed", "scale", "plan_op", "obj", "tgt")
+    return all(getattr(a, k, None) == getattr(b, k, None) for k in keys)
+
+
+
+
+def says_nothing(utterance: str) -> bool:
+    """Whether every word of ``utterance`` is a :data:`FRAME_WORDS` word (and there is at least one): "move",
+    "to the", "come" name no change, whatever a model guesses from them."""
+    words = tokens(utterance)
+    return bool(words) and all(w in FRAME_WORDS for w in words)

@@ -1,0 +1,48 @@
+"""Directions a user says NOT to take: "don't go down", "do not move it left", "never go faster".
+
+The model reads words, and a negated direction is still a direction: it read "don't go down" as down (0.88 sure)
+and moved. :func:`negated` lists what the words after a negating word (up to the end of its clause) name, as
+(head, sign) pairs of :mod:`agent.grounder.labels` (x / y / z offsets, speed, force); the policy asks instead of
+acting when its reading goes one of those ways. A reading the other way stands: "don't grip so hard" read as a
+softer grip is what was meant.
+"""
+from __future__ import annotations
+
+import re
+
+_NEGATOR = re.compile(r"\b(?:don'?t|do not|does not|doesn'?t|never|not|no more|stop going|quit going|avoid going)\b")
+_WORDS = (
+    (re.compile(r"\b(?:back|backwards?|closer|nearer|toward(?:s)? (?:me|us))\b"), ("x", "-")),
+    (re.compile(r"\b(?:forwards?|further|farther|away)\b"), ("x", "+")),
+    (re.compile(r"\bleft(?:wards?)?\b"), ("y", "+")), (re.compile(r"\bright(?:wards?)?\b"), ("y", "-")),
+    (re.compile(r"\b(?:up|upwards?|higher|raise|lift)\b"), ("z", "+")), (re.compile(r"\b(?:down|downwards?|lower|deeper)\b"), ("z", "-")),
+    (re.compile(r"\b(?:faster|quicker|speed up|hurry)\b"), ("speed", "+")), (re.compile(r"\b(?:slower|slow down)\b"), ("speed", "-")),
+    (re.compile(r"\b(?:harder|tighter|firmer|squeeze)\b"), ("force", "+")), (re.compile(r"\b(?:softer|gentler|looser)\b"), ("force", "-")),
+)
+
+
+def negated(text: str) -> set[tuple[str, str]]:
+    """(head, sign) pairs named inside a negation's scope in ``text`` ("don't go down" -> {("z", "-")}); "not that
+    much" / "not so far" name no direction and give nothing."""
+    t = (text or "").lower().replace("’", "'")
+    out: set[tuple[str, str]] = set()
+    for m in _NEGATOR.finditer(t):
+        scope = t[m.end():]
+        end = re.search(r"[,.;!?]|\b(?:but|instead|rather)\b", scope)
+        scope = scope[: end.start()] if end else scope
+        for rx, pair in _WORDS:
+            if rx.search(scope):
+                out.add(pair)
+    return out
+
+
+def goes_negated_way(signed: dict[str, str], scale: dict[str, str], text: str) -> bool:
+    """Whether a reading (``signed`` x/y/z classes like "-m", ``scale`` speed/force classes like "+s") moves one
+    of the ways :func:`negated` finds in ``text``."""
+    bad = negated(text)
+    if not bad:
+        return False
+    for head, cls in list(signed.items()) + list(scale.items()):
+        if cls and cls != "none" and (head, cls[0]) in bad:
+            return True
+    return False

@@ -1,0 +1,85 @@
+"""Words the model reads but must not act on as it would: an unknown verb in front of a full correction ("dip
+down a little"), a direction said NOT to take ("don't go down"), and "too far" / "back it up" said at another
+object's steps than the change it would take back (agent/grounder/lead_words.py, negation.py, policy._direct)."""
+from __future__ import annotations
+
+from grounder_helpers import call, pick_place, scene_rgby, shipped_policy
+from agent.grounder.lead_words import rest_after_lead, says_nothing
+from agent.grounder.negation import goes_negated_way, negated
+
+TASK = "put the red block in the green bowl"
+
+
+def two_pairs() -> tuple[dict, list[dict]]:
+    sc = scene_rgby()
+    return sc, pick_place() + [call("pick", object="blue block"), call("place", target="green bowl")]
+
+
+def ground(utterance: str, step: int = 1, history=(), plan=None, scene=None):
+    sc = scene or scene_rgby()
+    pl = plan or pick_place()
+    return shipped_policy().ground(sc, TASK, pl, step, list(history), [], utterance), pl
+
+
+def offset_delta(g, pl, step: int) -> list[float]:
+    return [round(a - b, 4) for a, b in zip(g.plan[step]["args"]["offset"], pl[step]["args"]["offset"])]
+
+
+def test_rest_after_lead_only_takes_unknown_words_in_front() -> None:
+    assert rest_after_lead("dip down a little", ["dip"]) == "down a little"
+    assert rest_after_lead("gently dip it lower", ["gently", "dip"]) == "it lower"
+    assert rest_after_lead("much further bag", ["bag"]) is None  # not in front
+    assert rest_after_lead("dont go down", ["dont"]) is None  # may negate
+    assert rest_after_lead("unlift it", ["unlift"]) is None
+    assert rest_after_lead("dip", ["dip"]) is None  # nothing left to read
+    assert rest_after_lead("dip and dip down", ["dip"]) is None  # the word also comes later
+
+
+def test_an_unknown_verb_before_a_full_correction_is_read_past() -> None:
+    g, pl = ground("dip down a little")
+    assert g.level == "skill" and g.parsed["read_without"] == ["dip"]
+    dx, dy, dz = offset_delta(g, pl, 1)
+    assert dx == dy == 0 and -0.025 <= dz < 0
+    g, _ = ground("much further bag")  # an unknown word where the direction goes: ask
+    assert g.level == "none" and g.question and "bag" in g.question
+
+
+def test_negated_lists_the_ways_said_not_to_go() -> None:
+    assert negated("don't go down") == {("z", "-")}
+    assert negated("do not move it left, go right") == {("y", "+")}
+    assert negated("not so far") == set() and negated("don't grip so hard") == set()
+    assert goes_negated_way({"y": "+m"}, {}, "never go left")
+    assert not goes_negated_way({"y": "-m"}, {}, "not left but right")
+
+
+def test_a_negated_direction_never_moves_the_arm_that_way() -> None:
+    for text in ("don't go down", "do not move left", "never go left"):
+        g, pl = ground(text)
+        assert g.level == "none" and g.question and not any(offset_delta(g, pl, 1)), text
+    for text in ("no, not left, right", "not left but right"):  # the model alone read both as left
+        g, pl = ground(text)
+        assert g.level == "skill" and offset_delta(g, pl, 1)[1] < 0 and g.parsed.get("negated_clause"), text
+    g, pl = ground("don't grip so hard", step=0)  # the reading goes the other way: it stands
+    assert g.level == "skill" and g.plan[0]["args"]["force"] < pl[0]["args"]["force"]
+
+
+def test_back_it_up_at_another_objects_steps_is_a_move_back() -> None:
+    sc, pl = two_pairs()
+    hist = [{"utterance": "shift it right", "step": 1}]
+    g, _ = ground("back it up", step=3, history=hist, plan=pl, scene=sc)
+    assert g.level == "skill" and offset_delta(g, pl, 3)[0] < 0 and offset_delta(g, pl, 3)[1] == 0
+    g, _ = ground("too far", step=3, history=hist, plan=pl, scene=sc)  # nothing of this block's to take back
+    assert g.level == "none" and g.question
+    moved = shipped_policy().ground(sc, TASK, pl, 1, [], [], "shift it right").plan
+    g, _ = ground("too far", step=1, history=hist, plan=moved, scene=sc)  # the same block's change: taken back in part
+    assert g.level == "skill" and 0 < g.plan[1]["args"]["offset"][1] - moved[1]["args"]["offset"][1] <= 0.012 + 1e-9
+
+
+def test_words_that_name_no_change_never_move_the_arm() -> None:
+    assert says_nothing("move") and says_nothing("to the") and says_nothing("come") and says_nothing("uh, move it")
+    assert not says_nothing("come closer") and not says_nothing("left") and not says_nothing("")
+    for text in ("to the", "come", "move it"):  # the model alone read "to the" as right and "come" as slower
+        g, pl = ground(text)
+        assert g.level == "none" and g.question and g.plan == pl, text
+    g, pl = ground("come closer")
+    assert g.level == "skill" and offset_delta(g, pl, 1)[0] < 0
