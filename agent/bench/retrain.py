@@ -193,18 +193,40 @@ def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint:
             "log": r["log"], "wall_s": r["wall_s"]}
 
 
+def words_only(cand: str, out: Path) -> str:
+    """A copy of the candidate checkpoint without its learned plan arguments: what better understanding of the
+    user's words alone does."""
+    import shutil
+
+    from agent.learn.plan_args import FILE
+
+    dst = out / "retrained-words-only"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(cand, dst, ignore=shutil.ignore_patterns(FILE, "features.pt", "heldout.pt", "tb", "*.jsonl"))
+    return str(dst)
+
+
 def teach_both(args: argparse.Namespace, out: Path, name: str, seed: int, cand: str, first_round: int,
-               say: Any) -> dict[str, Any]:
-    """A new memory-off run with the shipped and with the retrained checkpoint; the reduction in corrections per task."""
+               say: Any, words: Optional[str] = None) -> dict[str, Any]:
+    """A new memory-off run with the shipped and with the retrained checkpoint (and, with ``words``, the retrained
+    checkpoint without its learned plan arguments); the reduction in corrections per task."""
     a = teach(args, out, f"{name}-shipped", seed, None, first_round)
     b = teach(args, out, f"{name}-retrained", seed, cand, first_round)
     x, y = a["corrections_per_task"], b["corrections_per_task"]
     red = round(1 - y / x, 4) if x else None
+    extra: dict[str, Any] = {}
+    if words:
+        w = teach(args, out, f"{name}-words-only", seed, words, first_round)
+        extra = {"retrained_words_only": w,
+                 "corrections_reduction_words_only": round(1 - w["corrections_per_task"] / x, 4) if x else None}
+        say(f"   {name}: words only (no learned plan arguments) {w['corrections_per_task']:.2f} "
+            f"({extra['corrections_reduction_words_only']:.0%} fewer than shipped)" if x else "")
     say(f"   {name} (seed {seed}, rounds {a['rounds']}): corrections/task shipped {x:.2f} -> retrained {y:.2f}"
         + (f" ({red:.0%} fewer)" if red is not None else "") + f"; success {a['success_rate']:.2f} -> {b['success_rate']:.2f}; "
         f"misapplied {a['misapplied_all']:.2f} -> {b['misapplied_all']:.2f}; learned arguments fired {b['policy_args']}, "
         f"out of scope {b['policy_args_out_of_scope']} (tasks with any out-of-scope change {a['out_of_scope_tasks']} -> {b['out_of_scope_tasks']})")
-    return {"seed": seed, "rounds": a["rounds"], "shipped": a, "retrained": b, "corrections_reduction": red}
+    return {"seed": seed, "rounds": a["rounds"], "shipped": a, "retrained": b, "corrections_reduction": red, **extra}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -244,8 +266,9 @@ def run(args: argparse.Namespace) -> int:
                              "retrained": round(accuracy(cand, cases), 4)}
     say(f"3. new utterances (n={len(cases)}, none in the log): shipped {res['new_utterances']['shipped']:.3f} -> retrained {res['new_utterances']['retrained']:.3f}")
     say("4. teaching again, new tasks (memory off): the same house, then another house")
-    res["same_house"] = teach_both(args, out, "teach-same-house", args.seed, cand, args.rounds + 1, say)
-    res["other_house"] = teach_both(args, out, "teach-new", args.seed + 1, cand, 1, say)
+    words = words_only(cand, out)
+    res["same_house"] = teach_both(args, out, "teach-same-house", args.seed, cand, args.rounds + 1, say, words)
+    res["other_house"] = teach_both(args, out, "teach-new", args.seed + 1, cand, 1, say, words)
     # the earlier report's keys (the other house)
     res["teach_after_shipped"], res["teach_after_retrained"] = res["other_house"]["shipped"], res["other_house"]["retrained"]
     res["corrections_reduction"] = res["other_house"]["corrections_reduction"]
