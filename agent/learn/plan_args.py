@@ -205,7 +205,7 @@ def _worked(rec: dict[str, Any], i: int, skill: str, arg: str, value: Any, given
         return None
     if is_default(arg, value, d):
         return False if is_default(arg, _value(runs[-1], skill, arg), d) else None
-    if agree(arg, value, given, d) and is_default(arg, value, given):
+    if is_default(arg, value, given):
         return None  # the plan came with it (knowledge or a learned argument): it worked, nothing shows it was needed
     k = len(runs)
     while k > 0 and is_default(arg, _value(runs[k - 1], skill, arg), value):
