@@ -7,7 +7,6 @@ Its words come from :class:`sim.speaker.Speaker`; by default it never errs and h
 """
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence

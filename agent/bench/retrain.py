@@ -9,8 +9,13 @@
 3. **new utterances**: grounding cases made from the same phrase bank with fresh ASR-like slips and fresh
    scenes, keeping only utterances whose text never occurs in the log nor in the candidate's training sentences; accuracy of the shipped and the
    retrained checkpoint (offset, yaw, speed/force/height and retarget checks as in ``shared/spec/corrections.md``).
-4. **teach again**: a new memory-off run (other seed, new tasks) with the shipped and with the retrained
-   checkpoint; corrections per task of each.
+4. **teach again**: new memory-off runs with the shipped and with the retrained checkpoint, measured two ways:
+   ``same_house``: the same user in the same house (the logged seed's hidden rules), new tasks (the rounds after the
+   logged ones, never the logged tasks): what the learned plan arguments (``agent.learn.plan_args``) and the
+   user's words both help with; ``other_house``: another seed (other hidden rules, new tasks): only better
+   understanding of the user's words helps there. Each with corrections per task, success, misapplied corrections,
+   and the learned plan arguments that fired (``policy_args``) and those out of scope (an argument no hidden rule
+   of that step's objects calls for; ``agent.bench.teach_metrics``).
 5. **dev**: the gate's check of the dev set (``shared/eval/grounding_dev.jsonl``, when present).
 """
 from __future__ import annotations
@@ -22,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from agent.grounder.labels import OFFSET_M  # noqa: F401  (magnitude classes documented there)
 
 OFF_RANGE = {"small": (0.003, 0.025), "medium": (0.008, 0.065), "large": (0.035, 0.21)}
 YAW_RANGE = {"small": (0.03, 0.36), "medium": (0.1, 0.8), "large": (0.5, 1.6)}
@@ -166,10 +170,11 @@ def label_check(examples_path: Path, results_path: Path) -> dict[str, int]:
     return {"checked": n, "right": right}
 
 
-def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint: Optional[str]) -> dict[str, Any]:
+def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint: Optional[str], first_round: int = 1) -> dict[str, Any]:
+    """One memory-off teaching run of ``args.rounds`` x ``args.tasks`` tasks from round ``first_round`` on."""
     from agent.bench.teach import TeachBenchConfig, run_teach_bench
 
-    cfg = TeachBenchConfig(rounds=args.rounds, tasks=args.tasks, seed=seed, phrases=args.phrases, memory="off",
+    cfg = TeachBenchConfig(rounds=args.rounds, tasks=args.tasks, seed=seed, first_round=first_round, phrases=args.phrases, memory="off",
                            policy_args={"checkpoint": checkpoint} if checkpoint else {}, out=str(out / name),
                            log=str(out / f"{name}-log"), word_noise=args.word_noise)
     r = run_teach_bench(cfg, say=lambda s: None)
@@ -177,8 +182,50 @@ def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint:
     n = sum(x["tasks"] for x in rounds) if all("tasks" in x for x in rounds) else args.rounds * args.tasks
     cpt = sum(x["corrections_per_task"] * (x.get("tasks") or args.tasks) for x in rounds) / max(1, n)
     mis = [x.get("misapplied_corrections") for x in rounds]
-    return {"corrections_per_task": round(cpt, 3), "success_rate": round(sum(x["success_rate"] for x in rounds) / len(rounds), 3),
-            "misapplied": mis, "log": r["log"], "wall_s": r["wall_s"]}
+    checked = sum(x.get("checked_corrections", 0) for x in rounds)
+    return {"seed": seed, "rounds": [first_round + i for i in range(len(rounds))],
+            "corrections_per_task": round(cpt, 3), "success_rate": round(sum(x["success_rate"] for x in rounds) / len(rounds), 3),
+            "misapplied": mis, "misapplied_all": round(sum(x.get("misapplied_count", 0) for x in rounds) / checked, 4) if checked else 0.0,
+            "out_of_scope_tasks": int(sum(x.get("out_of_scope", 0) for x in rounds)), "tasks": int(n),
+            "policy_args": int(sum(x.get("policy_args", 0) for x in rounds)),
+            "policy_args_out_of_scope": int(sum(x.get("policy_args_out_of_scope", 0) for x in rounds)),
+            "log": r["log"], "wall_s": r["wall_s"]}
+
+
+def words_only(cand: str, out: Path) -> str:
+    """A copy of the candidate checkpoint without its learned plan arguments: what better understanding of the
+    user's words alone does."""
+    import shutil
+
+    from agent.learn.plan_args import FILE
+
+    dst = out / "retrained-words-only"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(cand, dst, ignore=shutil.ignore_patterns(FILE, "features.pt", "heldout.pt", "tb", "*.jsonl"))
+    return str(dst)
+
+
+def teach_both(args: argparse.Namespace, out: Path, name: str, seed: int, cand: str, first_round: int,
+               say: Any, words: Optional[str] = None) -> dict[str, Any]:
+    """A new memory-off run with the shipped and with the retrained checkpoint (and, with ``words``, the retrained
+    checkpoint without its learned plan arguments); the reduction in corrections per task."""
+    a = teach(args, out, f"{name}-shipped", seed, None, first_round)
+    b = teach(args, out, f"{name}-retrained", seed, cand, first_round)
+    x, y = a["corrections_per_task"], b["corrections_per_task"]
+    red = round(1 - y / x, 4) if x else None
+    extra: dict[str, Any] = {}
+    if words:
+        w = teach(args, out, f"{name}-words-only", seed, words, first_round)
+        extra = {"retrained_words_only": w,
+                 "corrections_reduction_words_only": round(1 - w["corrections_per_task"] / x, 4) if x else None}
+        say(f"   {name}: words only (no learned plan arguments) {w['corrections_per_task']:.2f} "
+            f"({extra['corrections_reduction_words_only']:.0%} fewer than shipped)" if x else "")
+    say(f"   {name} (seed {seed}, rounds {a['rounds']}): corrections/task shipped {x:.2f} -> retrained {y:.2f}"
+        + (f" ({red:.0%} fewer)" if red is not None else "") + f"; success {a['success_rate']:.2f} -> {b['success_rate']:.2f}; "
+        f"misapplied {a['misapplied_all']:.2f} -> {b['misapplied_all']:.2f}; learned arguments fired {b['policy_args']}, "
+        f"out of scope {b['policy_args_out_of_scope']} (tasks with any out-of-scope change {a['out_of_scope_tasks']} -> {b['out_of_scope_tasks']})")
+    return {"seed": seed, "rounds": a["rounds"], "shipped": a, "retrained": b, "corrections_reduction": red, **extra}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
                                          replay_plan=args.replay_plan, all_episodes=True), log=say)
     res["retrain"] = {**summary, "wall_s": round(time.time() - t1, 1)}
     cand = str(Registry(reg_dir).path_of(summary["name"]))
+    res["retrain"]["plan_args"] = summary.get("plan_args", {}).get("rules", [])
     res["retrain"]["labels_vs_user_intent"] = label_check(Path(cand) / "log_examples.jsonl", out / "teach-logged" / "teach_results.json")
     say(f"   hindsight labels that name the direction the user meant: {res['retrain']['labels_vs_user_intent']}")
     with EpisodeLog(log_dir, repair=False) as lg:
@@ -216,12 +264,13 @@ def run(args: argparse.Namespace) -> int:
     res["new_utterances"] = {"n": len(cases), "shipped": round(accuracy(str(shipped_checkpoint()), cases), 4),
                              "retrained": round(accuracy(cand, cases), 4)}
     say(f"3. new utterances (n={len(cases)}, none in the log): shipped {res['new_utterances']['shipped']:.3f} -> retrained {res['new_utterances']['retrained']:.3f}")
-    say("4. teaching again, new tasks (memory off)")
-    res["teach_after_shipped"] = teach(args, out, "teach-new-shipped", args.seed + 1, None)
-    res["teach_after_retrained"] = teach(args, out, "teach-new-retrained", args.seed + 1, cand)
-    a, b = res["teach_after_shipped"]["corrections_per_task"], res["teach_after_retrained"]["corrections_per_task"]
-    res["corrections_reduction"] = round(1 - b / a, 4) if a else None
-    say(f"   corrections/task shipped {a:.2f} -> retrained {b:.2f} ({res['corrections_reduction']:.0%} fewer)" if a else "")
+    say("4. teaching again, new tasks (memory off): the same house, then another house")
+    words = words_only(cand, out)
+    res["same_house"] = teach_both(args, out, "teach-same-house", args.seed, cand, args.rounds + 1, say, words)
+    res["other_house"] = teach_both(args, out, "teach-new", args.seed + 1, cand, 1, say, words)
+    # the earlier report's keys (the other house)
+    res["teach_after_shipped"], res["teach_after_retrained"] = res["other_house"]["shipped"], res["other_house"]["retrained"]
+    res["corrections_reduction"] = res["other_house"]["corrections_reduction"]
     g = summary["gate"]
     res["dev"] = {"shipped": g.get("dev_active"), "retrained": g.get("dev_candidate")}
     say(f"5. dev set: shipped {g.get('dev_active')} -> retrained {g.get('dev_candidate')}; promoted: {summary['promoted']}")

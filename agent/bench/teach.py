@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from agent.bench.teach_metrics import (SUMMARY_KEYS, TaskResult, aggregate, correction_applied, knowledge_changes,
-                                       out_of_scope, round_stats)
+                                       out_of_scope, policy_changes, round_stats)
 from agent.bench.teach_users import ObservingChannel, OracleChannel
 from sim.observe import Observer, visible_scene
 from sim.oracle import OracleConfig, OracleUser, landing_error
@@ -77,7 +77,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 class TeachBenchConfig:
     """Settings of one benchmark run.
 
-    ``rounds`` × ``tasks`` episodes per memory setting and seed; ``memory``: 'on', 'off' or 'both'. ``seeds``: the
+    ``rounds`` × ``tasks`` episodes per memory setting and seed, rounds ``first_round`` on (a later first round gives
+    new tasks in the same house: ``agent.bench.retrain``); ``memory``: 'on', 'off' or 'both'. ``seeds``: the
     seeds to run (each its own hidden rules, tasks and knowledge base); ``seed`` is used when ``seeds`` is empty.
     ``phrases``: phrase bank file (default ``sim/phrases/default.json``). ``policy``: name for
     ``agent.factory.make_policy``, ``policy_args`` its keyword arguments. ``out``: results folder (a fresh temp dir
@@ -92,6 +93,7 @@ class TeachBenchConfig:
     rounds: int = 3
     tasks: int = 30
     seed: int = 0
+    first_round: int = 1
     seeds: tuple[int, ...] = ()
     phrases: Optional[str] = None
     memory: str = "both"
@@ -116,8 +118,9 @@ class TeachBenchConfig:
     def __post_init__(self) -> None:
         if self.memory not in MEMORY_SETTINGS:
             raise ValueError(f"--memory must be one of {', '.join(MEMORY_SETTINGS)}, got {self.memory!r}")
-        if self.rounds < 1 or self.tasks < 1:
-            raise ValueError(f"need at least 1 round and 1 task, got rounds={self.rounds}, tasks={self.tasks}")
+        if self.rounds < 1 or self.tasks < 1 or self.first_round < 1:
+            raise ValueError(f"need at least 1 round and 1 task from round 1 on, got rounds={self.rounds}, tasks={self.tasks}, "
+                             f"first round {self.first_round}")
         unknown = [k for k in self.kinds if k not in kind_names()]
         if unknown:
             raise ValueError(f"unknown quirk kinds {unknown}; known: {', '.join(kind_names())}")
@@ -221,7 +224,6 @@ def make_user(ctx: Context, task: Task, scene: Any, seed: int) -> ObservingChann
 def run_task(ctx: Context, task: Task) -> TaskResult:
     """One episode: the session plans, the simulated user watches and corrects, the knowledge base learns."""
     t0 = time.perf_counter()
-    cfg = ctx.config
     seed = random.Random(f"{ctx.seed}-{task.id}").randrange(2**31)
     scene = copy.deepcopy(task.scene)
     session = ctx.session
@@ -253,8 +255,10 @@ def run_task(ctx: Context, task: Task) -> TaskResult:
                      "wrong_direction": u.wrong_direction, "reason": u.reason,
                      "changes": getattr(r, "changes", None), "question": getattr(r, "question", None)})
     oos: list[str] = []
-    if ctx.memory and session.base_plan:
-        oos = out_of_scope(knowledge_changes(session.base_plan, session.initial_plan, results), task.allowed_for_step)
+    learned = policy_changes(session.base_plan) if session.base_plan else []  # a checkpoint's learned plan arguments
+    if learned or (ctx.memory and session.base_plan):
+        made = learned + (knowledge_changes(session.base_plan, session.initial_plan, results) if ctx.memory else [])
+        oos = out_of_scope(made, task.allowed_for_step)
     eid = session.episode_id
     if ctx.memory and success and ctx.kb is not None and ctx.log is not None and eid:
         ctx.kb.ingest(ctx.log.load(eid))  # idempotent: the session has usually ingested it already
@@ -263,6 +267,7 @@ def run_task(ctx: Context, task: Task) -> TaskResult:
         corrections=user.n_corrections, first_attempt_success=success and user.n_corrections == 0,
         misapplied=misapplied, checked=checked, out_of_scope=oos, gave_up=user.gave_up,
         wall_s=round(time.perf_counter() - t0, 3), episode_id=eid, knowledge_used=len(session.knowledge or []),
+        policy_args=[f"step {j} {p[j]['skill']}.{a}" for _w, p, j, a in learned],
         failure=None if success else (failure or ("user gave up" if user.gave_up else "goal not reached")),
         after_outcome=sum(1 for u in user.corrections if u.after_outcome), utterances=utts,
     )
@@ -308,6 +313,7 @@ def run_setting(memory: bool, rounds: list[list[Task]], cfg: TeachBenchConfig, b
     session.subscribe(ctx.tag_episode)
     out_rounds, out_tasks = [], []
     for r_no, tasks in enumerate(rounds, 1):
+        r_no = tasks[0].round if tasks else r_no
         t0 = time.perf_counter()
         res = [run_task(ctx, t) for t in tasks]
         stats = round_stats(res, r_no, time.perf_counter() - t0)
@@ -385,7 +391,7 @@ def run_teach_bench(cfg: TeachBenchConfig, say: Callable[[str], None] = print) -
         for seed in cfg.seeds:
             gen = TaskGenerator(seed, kinds=cfg.kinds)
             rules[str(seed)] = gen.rules.to_dict()
-            rounds = [gen.round(r, cfg.tasks) for r in range(1, cfg.rounds + 1)]
+            rounds = [gen.round(r, cfg.tasks) for r in range(cfg.first_round, cfg.first_round + cfg.rounds)]
             for mem in settings:
                 kb_dir = None
                 if mem:
@@ -428,6 +434,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of tasks (default 3)")
     parser.add_argument("--tasks", type=int, default=30, help="tasks per round (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the hidden rules and scenes (default 0)")
+    parser.add_argument("--first-round", type=int, default=1, help="number of the first round (new tasks, same hidden rules; default 1)")
     parser.add_argument("--seeds", metavar="RANGE", help="several seeds, e.g. 0-4 or 0,3,7: mean and 95%% interval per round")
     parser.add_argument("--phrases", metavar="FILE", help="phrase bank of the simulated user (default sim/phrases/default.json)")
     parser.add_argument("--memory", choices=MEMORY_SETTINGS, default="both", help="knowledge base off, on, or both runs (default both)")
@@ -455,7 +462,7 @@ def config_from_args(args: argparse.Namespace) -> TeachBenchConfig:
     from agent.factory import parse_policy_args
 
     return TeachBenchConfig(
-        rounds=args.rounds, tasks=args.tasks, seed=args.seed, seeds=parse_seeds(args.seeds) if args.seeds else (),
+        rounds=args.rounds, tasks=args.tasks, seed=args.seed, first_round=args.first_round, seeds=parse_seeds(args.seeds) if args.seeds else (),
         phrases=args.phrases, memory=args.memory, policy=args.policy, policy_args=parse_policy_args(args.policy_arg, args.policy),
         out=args.out, log=args.log, kb=args.kb, oracle=args.oracle, patience=args.patience,
         wrong_direction_rate=args.wrong_direction_rate, vague_rate=args.vague_rate, word_noise=args.word_noise,

@@ -146,6 +146,14 @@ def knowledge_changes(base_plan: Sequence[dict[str, Any]], initial_plan: Sequenc
     return out
 
 
+def policy_changes(base_plan: Sequence[dict[str, Any]]) -> list[tuple[str, Sequence[dict[str, Any]], int, str]]:
+    """Arguments the policy itself set when it planned (a checkpoint's learned plan arguments,
+    ``agent.learn.plan_args``): ``("policy", plan, step, arg)`` for every argument of ``base_plan`` (the plan before
+    knowledge) that differs from the skill's default; the same shape as :func:`knowledge_changes`."""
+    bare = [{"skill": c["skill"], "args": {k: v for k, v in c.get("args", {}).items() if k in ("object", "target")}} for c in base_plan]
+    return [("policy", base_plan, j, a) for j, _s, a in plan_changes(bare, base_plan)]
+
+
 def out_of_scope(changes: Sequence[tuple[str, Sequence[dict[str, Any]], int, str]],
                  allowed: Callable[[Sequence[dict[str, Any]], int], set[str]]) -> list[str]:
     """The knowledge changes (from :func:`knowledge_changes`) to an argument that ``allowed(plan, step)`` (the task's
@@ -178,6 +186,7 @@ class TaskResult:
     wall_s: float = 0.0
     episode_id: Optional[str] = None
     knowledge_used: int = 0
+    policy_args: list[str] = field(default_factory=list)
     failure: Optional[str] = None
     after_outcome: int = 0
     utterances: list[dict[str, Any]] = field(default_factory=list)
@@ -215,6 +224,8 @@ def round_stats(results: Sequence[TaskResult], round_no: int, wall_s: float) -> 
         "out_of_scope": sum(bool(r.out_of_scope) for r in results),
         "out_of_scope_rate": rate(sum(bool(r.out_of_scope) for r in results)),
         "out_of_scope_control": sum(bool(r.out_of_scope) for r in ctrl),
+        "policy_args": sum(len(r.policy_args) for r in results),
+        "policy_args_out_of_scope": sum(1 for r in results for x in r.out_of_scope if x.startswith("policy:")),
         "gave_up": sum(r.gave_up for r in results),
         "wall_s": round(wall_s, 2),
     }

@@ -53,6 +53,15 @@ _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
 
 
+def _learned_arguments(folder: Path) -> Any:
+    """The checkpoint's plan arguments learned from the logs (``agent.learn.plan_args``); None when it has none."""
+    if not (folder / "plan_args.json").is_file():
+        return None
+    from agent.learn.plan_args import PlanArgs
+
+    return PlanArgs.load(folder)
+
+
 def _objects(scene: Any) -> list[dict[str, Any]]:
     if hasattr(scene, "to_contract"):
         scene = scene.to_contract()
@@ -88,6 +97,7 @@ class EmbeddedPolicy(Policy):
         self.enc = encoder or Encoder.shared()
         self.abstain_below, self.unknown_word_below = float(abstain_below), float(unknown_word_below)
         self.reader = Reader(self.net, self.meta, self.enc, self.abstain_below, viewpoint, camera_yaw)
+        self.plan_args = _learned_arguments(Path(checkpoint or DEFAULT_CHECKPOINT))
 
     @property
     def vocab(self) -> frozenset[str]:
@@ -301,6 +311,11 @@ class EmbeddedPolicy(Policy):
             plan = validate_plan(steps, scene)
         except SkillArgError as e:
             raise PolicyError(f"could not make a valid plan for {task!r}: {e}") from None
+        if self.plan_args is not None:  # the arguments learned from the logs, when the checkpoint has them
+            try:
+                plan = validate_plan(self.plan_args.apply(plan, objs)[0], scene)
+            except SkillArgError:
+                pass  # a learned value the scene does not allow: the plan without them
         if knowledge:
             try:
                 from memory.knowledge import apply_knowledge

@@ -1,7 +1,7 @@
 """The promotion gate: a candidate checkpoint replaces the active one only when it is better where it should be
 and breaks (almost) nothing that worked.
 
-Accepted when both hold:
+Accepted when all hold:
 
 1. **better on the new utterances**: exact accuracy (every labelled head and pointer right) on the held-out
    hindsight examples (episodes of the logs never trained on) is higher than the active checkpoint's, by at
@@ -10,7 +10,10 @@ Accepted when both hold:
    ``max_flip`` (1 %) wrong. The regression suite is fixed: the held-out log slice, safety cases (stop words
    and non-corrections: praise, chatter, contradictions without content) and a generated held-out slice
    (test templates, fixed seed), plus the dev set's contract cases (``shared/eval/grounding_dev.jsonl``,
-   read for this check only, never trained on) when it is present.
+   read for this check only, never trained on) when it is present;
+3. **plan arguments no worse**: the learned plan arguments (:mod:`agent.learn.plan_args`) answer the held-out
+   episodes' steps (the default where it worked, the value that worked where a correction set one); of the answers
+   the active checkpoint gets right, the candidate gets at most ``max_flip`` wrong.
 """
 from __future__ import annotations
 
@@ -55,6 +58,7 @@ class GateReport:
     dev_active: Optional[float] = None
     dev_candidate: Optional[float] = None
     parts: dict[str, Any] = field(default_factory=dict)
+    plan_args: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,8 +154,9 @@ def dev_scores(checkpoint: str, path: Path) -> list[bool]:
 
 
 def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression: FeatureSet, cfg: GateConfig,
-          log: Callable[[str], None] = print) -> GateReport:
-    """Compare two checkpoints on the held-out new utterances and the regression suite (module docstring)."""
+          log: Callable[[str], None] = print, plan_args: Optional[dict[str, Any]] = None) -> GateReport:
+    """Compare two checkpoints on the held-out new utterances and the regression suite (module docstring).
+    ``plan_args``: the plan-argument check (:func:`agent.learn.plan_args.compare`) on the held-out episodes."""
     from agent.grounder.model import load_checkpoint
 
     a_net, _ = load_checkpoint(active_ckpt)
@@ -186,11 +191,16 @@ def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression
         reasons.append(f"not better on held-out new utterances ({acc_c:.3f} vs active {acc_a:.3f})")
     if rate > cfg.max_flip:
         reasons.append(f"flips {flips} of {prev} previously right regression cases ({rate:.1%} > {cfg.max_flip:.0%})")
+    if plan_args and plan_args.get("flip_rate", 0.0) > cfg.max_flip:
+        reasons.append(f"plan arguments: flips {plan_args['flips']} of {plan_args['previously_right']} previously right "
+                       f"held-out answers ({plan_args['flip_rate']:.1%} > {cfg.max_flip:.0%})")
     rep = GateReport(accepted=not reasons, reasons=reasons, heldout_active=round(acc_a, 4), heldout_candidate=round(acc_c, 4),
                      n_heldout=len(h_a), flips=flips, previously_right=prev, flip_rate=round(rate, 4),
                      dev_active=None if dev_a is None else round(dev_a, 4), dev_candidate=None if dev_c is None else round(dev_c, 4),
-                     parts=parts)
+                     parts=parts, plan_args=plan_args)
     log(f"gate: held-out new utterances {acc_a:.3f} -> {acc_c:.3f} (n={len(h_a)}); flips {flips}/{prev} ({rate:.1%})"
-        + (f"; dev {dev_a:.3f} -> {dev_c:.3f}" if dev_a is not None else "") + f": {'ACCEPT' if rep.accepted else 'REJECT'}"
+        + (f"; dev {dev_a:.3f} -> {dev_c:.3f}" if dev_a is not None else "")
+        + (f"; plan arguments: fired {plan_args['fired']}, fixed {plan_args['fixed']}, flips {plan_args['flips']}/"
+           f"{plan_args['previously_right']}" if plan_args else "") + f": {'ACCEPT' if rep.accepted else 'REJECT'}"
         + ("" if rep.accepted else f" ({'; '.join(reasons)})"))
     return rep

@@ -21,7 +21,8 @@ format of :mod:`agent.grounder.corpus` (``kind`` "ground" or "plan", ``scene``, 
   changed must have run and worked after it (not merely worked already before it).
 - Corrections said before the first step (step 0, no step run yet) are treated like any other.
 - A successful episode also gives a **task -> plan** example: the task text, the scene, and the pick/place
-  pairs of the final plan (whose arguments are kept in ``final_plan`` for the chat export).
+  pairs of the final plan (whose arguments are kept in ``final_plan`` for the chat export); the arguments that
+  worked, by the looks of each step's object, are learnt by :mod:`agent.learn.plan_args`.
 
 Offsets are metres in the robot base frame (x forward, y left, z up), yaw radians; magnitude classes
 follow :mod:`agent.grounder.labels` (small <= 2 cm / 17 deg, medium <= 5.5 cm / 42 deg, large beyond).

@@ -89,7 +89,8 @@ def train_from_logs(logs: list[str], out: str, base: Optional[str], cfg: Retrain
     Returns {"train": finetune result, "summary": data summary, "heldout": path of the held-out feature file}."""
     from agent.grounder.model import NetConfig
 
-    from .data import DataConfig, build, load_records, write_examples
+    from .data import DataConfig, build, held_out, load_records, write_examples
+    from .plan_args import PlanArgs
 
     t0 = time.time()
     records = load_records(logs, since=since)
@@ -120,7 +121,15 @@ def train_from_logs(logs: list[str], out: str, base: Optional[str], cfg: Retrain
         f"{len(held)} held out from {len(summary['episodes_heldout'])}; replay {summary['n_replay']}; encoded in {time.time() - t0:.0f} s")
     res = _finetune(feats, outp, base, cfg, log)
     log(f"finetuned: {res['steps']} steps, {res['examples_per_s']} examples/s on {res['device']} (world {res['world_size']})")
-    return {"train": res, "summary": summary, "heldout": str(outp / "heldout.pt"), "seconds": round(time.time() - t0, 1)}
+    # the arguments that worked, by what the policy sees (agent.learn.plan_args): the base's evidence plus the new
+    held = [r for r in records if held_out(r["id"], cfg.holdout)]
+    args = PlanArgs.learn([r for r in records if not held_out(r["id"], cfg.holdout)], PlanArgs.load(base) if base else None)
+    args.save(outp)
+    summary["plan_args"] = args.summary()
+    log(f"plan arguments: {len(args.rules)} rules from {summary['plan_args']['evidence']} logged arguments"
+        + "".join(f"\n  {w}" for w in summary["plan_args"]["rules"]))
+    return {"train": res, "summary": summary, "heldout": str(outp / "heldout.pt"), "heldout_records": held,
+            "seconds": round(time.time() - t0, 1)}
 
 
 def regression_suite(reg_root: Path, gcfg: Any, n_layers: Optional[int]) -> Any:
@@ -144,6 +153,7 @@ def retrain_once(cfg: RetrainConfig, log: Callable[[str], None] = print) -> dict
 
     from .data import FeatureSet
     from .gate import GateConfig, judge
+    from .plan_args import PlanArgs, compare
     from .registry import Registry
 
     t0 = time.time()
@@ -158,7 +168,8 @@ def retrain_once(cfg: RetrainConfig, log: Callable[[str], None] = print) -> dict
     gcfg = GateConfig(min_gain=cfg.min_gain, max_flip=cfg.max_flip, dev=cfg.dev)
     n_layers = NetConfig(**json.loads((Path(base) / "config.json").read_text())["net"]).encoder_layers
     regression = regression_suite(reg.root, gcfg, n_layers)
-    report = judge(base, str(out), FeatureSet.load(res["heldout"]), regression, gcfg, log)
+    args_check = compare(PlanArgs.load(base), PlanArgs.load(out), res["heldout_records"])
+    report = judge(base, str(out), FeatureSet.load(res["heldout"]), regression, gcfg, log, plan_args=args_check)
     reg.add(name, out, {"base": active, "episodes": res["summary"]["episodes_train"], "gate": report.to_dict()})
     if report.accepted:
         reg.promote(name, note=f"gate: held-out {report.heldout_active} -> {report.heldout_candidate}, flips {report.flip_rate}")
@@ -169,6 +180,7 @@ def retrain_once(cfg: RetrainConfig, log: Callable[[str], None] = print) -> dict
     summary = {"name": name, "promoted": report.accepted, "active": reg.active(), "gate": report.to_dict(),
                "train": {k: v for k, v in res["train"].items() if k != "train"}, "hindsight": res["summary"]["hindsight_train"],
                "user_words": res["summary"].get("user_words", {}), "n_lexicon": res["summary"].get("n_lexicon", 0),
+               "plan_args": res["summary"].get("plan_args", {}),
                "seconds": round(time.time() - t0, 1)}
     (out / "retrain.json").write_text(json.dumps(summary, indent=1))
     return summary

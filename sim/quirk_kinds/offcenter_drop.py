@@ -7,7 +7,7 @@ import math
 import random
 from typing import Any, Optional
 
-from hardware.scene import FLOOR_T, WALL_T, Quirk, Scene, SceneObject
+from hardware.scene import FLOOR_T, WALL_T, Scene, SceneObject
 from sim.quirk_kinds._spot import SpotQuirk
 
 POCKET = {"edge": 0.008, "offset": 0.04, "tol": 0.012, "top_above_rim": 0.004}
