@@ -133,18 +133,54 @@ def check(case: dict[str, Any], plan: Optional[list[dict[str, Any]]]) -> bool:
     return True
 
 
-def accuracy(checkpoint: str, cases: list[dict[str, Any]]) -> float:
+def answers(checkpoint: str, cases: list[dict[str, Any]]) -> list[bool]:
+    """Per case: does ``checkpoint``'s full policy answer it right (:func:`check`)?"""
     from agent.grounder.policy import EmbeddedPolicy
 
     pol = EmbeddedPolicy(checkpoint)
-    ok = 0
+    oks = []
     for c in cases:
         try:
             g = pol.ground(c["scene"], c["task"], c["plan"], c["step"], [], [], c["utterance"])
-            ok += check(c, g.plan if g.level in ("skill", "plan") else None)
+            oks.append(check(c, g.plan if g.level in ("skill", "plan") else None))
         except Exception:  # a policy error is a wrong answer here
-            pass
-    return ok / max(1, len(cases))
+            oks.append(False)
+    return oks
+
+
+def accuracy(checkpoint: str, cases: list[dict[str, Any]]) -> float:
+    oks = answers(checkpoint, cases)
+    return sum(oks) / max(1, len(oks))
+
+
+def case_kind(case: dict[str, Any]) -> tuple[str, str]:
+    """What a new-utterance case asks for, without its size: ("offset", "+y"), ("yaw", "-"), ("force", "up"), ..."""
+    key = case["key"]
+    if key[0] in ("offset", "yaw"):
+        return key[0], key[1]
+    if key[0] in ("speed", "force", "height"):
+        return key[0], "up" if key[1] in ("faster", "more") else "down"
+    return key[0], ""
+
+
+def said_kinds(results_path: Path) -> set[tuple[str, str]]:
+    """The kinds of correction (:func:`case_kind`'s form) the simulated user said in a teach run's results."""
+    out: set[tuple[str, str]] = set()
+    d = json.loads(results_path.read_text())
+    for seeds in d.get("tasks", {}).values():
+        for tasks in seeds.values():
+            for t in tasks:
+                for u in t.get("utterances", []):
+                    it, ax, sg = u.get("intent"), u.get("axis"), u.get("sign") or 0
+                    if it == "offset" and ax:
+                        out.add(("offset", f"{'+' if sg > 0 else '-'}{ax}"))
+                    elif it == "yaw":
+                        out.add(("yaw", "+" if sg > 0 else "-"))
+                    elif it in ("speed", "force", "height") and sg:
+                        out.add((it, "up" if sg > 0 else "down"))
+                    elif it == "retarget_object":
+                        out.add(("retarget_object", ""))
+    return out
 
 
 def label_check(examples_path: Path, results_path: Path) -> dict[str, int]:
@@ -261,9 +297,18 @@ def run(args: argparse.Namespace) -> int:
         rows = [json.loads(x) for x in (Path(cand) / f).read_text().splitlines() if x.strip()] if (Path(cand) / f).exists() else []
         said |= {r["utterance"].lower() for r in rows if r.get("utterance")}
     cases = idiolect_cases(args.phrases, args.cases, args.seed + 100, args.word_noise, said)
-    res["new_utterances"] = {"n": len(cases), "shipped": round(accuracy(str(shipped_checkpoint()), cases), 4),
-                             "retrained": round(accuracy(cand, cases), 4)}
-    say(f"3. new utterances (n={len(cases)}, none in the log): shipped {res['new_utterances']['shipped']:.3f} -> retrained {res['new_utterances']['retrained']:.3f}")
+    ok_s, ok_r = answers(str(shipped_checkpoint()), cases), answers(cand, cases)
+    res["new_utterances"] = {"n": len(cases), "shipped": round(sum(ok_s) / max(1, len(cases)), 4),
+                             "retrained": round(sum(ok_r) / max(1, len(cases)), 4)}
+    said_k = said_kinds(out / "teach-logged" / "teach_results.json")
+    inside = [i for i, c in enumerate(cases) if case_kind(c) in said_k]
+    res["new_utterances"]["kinds_said_in_log"] = {  # the corrections of kinds the user made while the log was written
+        "kinds": sorted("".join(k) for k in said_k), "n": len(inside),
+        "shipped": round(sum(ok_s[i] for i in inside) / max(1, len(inside)), 4),
+        "retrained": round(sum(ok_r[i] for i in inside) / max(1, len(inside)), 4)}
+    say(f"3. new utterances (n={len(cases)}, none in the log): shipped {res['new_utterances']['shipped']:.3f} -> retrained "
+        f"{res['new_utterances']['retrained']:.3f}; of the kinds the user said in the log (n={len(inside)}): "
+        f"{res['new_utterances']['kinds_said_in_log']['shipped']:.3f} -> {res['new_utterances']['kinds_said_in_log']['retrained']:.3f}")
     say("4. teaching again, new tasks (memory off): the same house, then another house")
     words = words_only(cand, out)
     res["same_house"] = teach_both(args, out, "teach-same-house", args.seed, cand, args.rounds + 1, say, words)

@@ -1,0 +1,21 @@
+"""bench retrain's split of the new utterances by the kinds of correction the user made while the log was written."""
+from __future__ import annotations
+
+import json
+
+from agent.bench.retrain import case_kind, said_kinds
+
+
+def test_case_kind_drops_the_size() -> None:
+    assert case_kind({"key": ["offset", "+y", "small"]}) == ("offset", "+y")
+    assert case_kind({"key": ["yaw", "-", "large"]}) == ("yaw", "-")
+    assert case_kind({"key": ["force", "more"]}) == ("force", "up") and case_kind({"key": ["speed", "slower"]}) == ("speed", "down")
+    assert case_kind({"key": ["retarget_object"]}) == ("retarget_object", "")
+
+
+def test_said_kinds_reads_the_users_utterances(tmp_path) -> None:
+    utts = [{"intent": "offset", "axis": "y", "sign": 1}, {"intent": "force", "axis": None, "sign": -1},
+            {"intent": "confirm", "axis": None, "sign": 0}, {"intent": "vague_pick", "axis": None, "sign": 0}]
+    p = tmp_path / "teach_results.json"
+    p.write_text(json.dumps({"tasks": {"memory_off": {"0": [{"utterances": utts}]}}}))
+    assert said_kinds(p) == {("offset", "+y"), ("force", "down")}
