@@ -56,6 +56,7 @@ class Reader:
         self.platt = (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))) if cal else None
         self.vocab = frozenset(meta.get("vocab", ()))
         self._hist_cache: dict[tuple[str, int, int], Intent] = {}
+
     @torch.inference_mode()
     def run(self, text: str, objs: list[dict[str, Any]], mode: int, hist: int,
              plan: Optional[list[dict[str, Any]]] = None, cur_obj: Optional[str] = None, cur_tgt: Optional[str] = None) -> dict[str, torch.Tensor]:
