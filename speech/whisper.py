@@ -112,6 +112,13 @@ class WhisperRecognizer(Recognizer):
     ``words_for_numbers`` suppresses digit tokens; ``no_repeat_ngram`` is
     CTranslate2's; ``names_in_prompt`` puts the scene's names in the prompt (off cost 0.05-0.1 on noisy speech).
 
+    ``constrain`` ('words' / 'spaced', :mod:`speech.constrain`) decodes with only the tokens of the domain's
+    words; with ``constrain_gap`` the audio is encoded once and decoded both ways, and the free text wins when
+    it scores ``constrain_gap`` better per token (a veto against chit-chat forced into the domain's words).
+    ``lm_weight`` adds the domain bigram model (:mod:`speech.lm`) to the n-best choice; ``avoid_echo`` ranks
+    texts that say the prompt back last. Measured on the recogniser's training speech (agent/bench/asr_tune.py,
+    README "Speech"): free 0.62 / 0.61 / 0.52 spoken / typed, both ways + bigram 0.71 / 0.70 / 0.62.
+
     ``compute_type``: CTranslate2 type ('int8' is fastest on CPU); ``cpu_threads``: threads of one
     decode; ``beam_size`` 1 is greedy; ``prompt_prefix``: the start of the initial
     prompt, followed by the scene's object names. The prompt holds no evaluation utterance (a test checks);
