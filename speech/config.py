@@ -36,6 +36,10 @@ class SpeechConfig:
     whisper_window_s: float = 8.0  # s of audio Whisper's encoder sees (the utterance padded to it); 30 = Whisper's own
     whisper_fixes: bool = True  # undo the model's steady mishearings (speech/data/whisper_fixes.json, speech.fixes)
     whisper_lexicon_weight: float = 1.0  # prefer beam texts made of the grounder's words (speech.rescore); 0: Whisper's own choice
+    whisper_constrain: str = "words"  # 'words' / 'spaced': also decode with only the tokens of the domain's words (speech.constrain); 'off'
+    whisper_constrain_gap: float | None = 0.05  # keep the free text when its log-probability per token beats the constrained one's by this much; None: constrained only
+    whisper_lm_weight: float = 0.3  # weight of the domain bigram model (speech.lm, mean log-probability per word) in choosing among the beam's texts; 0: off
+    whisper_avoid_echo: bool = False  # never keep a beam text that says the prompt back when another does not (speech.rescore.echoes)
     spotter: str = "kws"  # stop spotter: 'kws' (keyword-spotting network, speech.kws), 'burst' (Whisper on short bursts), 'keyphrase' (pocketsphinx) or 'none'
     spotter_model: str | None = None  # Whisper model of the burst spotter; None: the tuned one (speech/data/spotter.json)
     spotter_threshold: float | None = None  # stop-word probability for a hit (0..1), 'kws' and 'burst'; None: the tuned one
@@ -60,6 +64,10 @@ class SpeechConfig:
             raise UsageError(f"speech whisper_beam is a beam size >= 1, got {self.whisper_beam}")
         if not 0.0 <= self.whisper_lexicon_weight <= 10.0:
             raise UsageError(f"speech whisper_lexicon_weight is 0..10, got {self.whisper_lexicon_weight}")
+        if not 0.0 <= self.whisper_lm_weight <= 10.0:
+            raise UsageError(f"speech whisper_lm_weight is 0..10, got {self.whisper_lm_weight}")
+        if self.whisper_constrain not in ("off", "words", "spaced"):
+            raise UsageError(f"speech whisper_constrain is off, words or spaced, got {self.whisper_constrain!r}")
         if not 1.0 <= self.whisper_window_s <= 30.0:
             raise UsageError(f"speech whisper_window_s is 1..30 s, got {self.whisper_window_s}")
         if self.end_silence_s <= 0 or (self.stop_close_silence_s is not None and self.stop_close_silence_s <= 0):

@@ -35,7 +35,9 @@ def make_recognizer(cfg: SpeechConfig) -> Recognizer:
 
     return WhisperRecognizer(cfg.whisper_model, cpu_threads=cfg.whisper_threads, beam_size=cfg.whisper_beam,
                              window_s=cfg.whisper_window_s, fixes=cfg.whisper_fixes,
-                             lexicon_weight=cfg.whisper_lexicon_weight)
+                             lexicon_weight=cfg.whisper_lexicon_weight, constrain=cfg.whisper_constrain,
+                             constrain_gap=cfg.whisper_constrain_gap, avoid_echo=cfg.whisper_avoid_echo,
+                             lm_weight=cfg.whisper_lm_weight)
 
 
 def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:

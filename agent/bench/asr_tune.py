@@ -105,7 +105,7 @@ def _grounds(policy: Any, check: Callable, c: dict[str, Any], text: str) -> bool
     return not check(c, {"level": g.level, "plan": g.plan})
 
 
-def score(cases: list[dict[str, Any]], hyps: dict[tuple[str, str], list], choose: Callable[[list, dict], str],
+def score(cases: list[dict[str, Any]], hyps: dict[tuple[str, str], list], choose: Callable[[list, dict], tuple],
           policy: Any, check: Callable, voice_of: dict[str, str]) -> dict[str, Any]:
     from agent.bench.speech import wer
 
@@ -120,7 +120,7 @@ def score(cases: list[dict[str, Any]], hyps: dict[tuple[str, str], list], choose
         refs, outs, ok = [], [], 0
         by: dict[str, list] = {}
         for c in cases:
-            text = choose(hyps[(c["id"], k)], c)
+            text = choose(hyps[(c["id"], k)], c | {"_noise": k})[0]
             g = policy.ground(c["scene"], c["task"], c["plan"], c["step"], c["history"], [], text)
             ok += typed[c["id"]] and not check(c, {"level": g.level, "plan": g.plan})
             refs.append(c["utterance"])
@@ -138,7 +138,7 @@ def cached_decode(rec: Any, cases: list[dict[str, Any]], wavs: dict[str, dict[st
     import hashlib
 
     key = json.dumps([rec.model_name, rec.beam_size, rec.prompt_prefix, rec.names_in_prompt, rec.words_for_numbers,
-                      rec.no_repeat_ngram, rec.window_s])
+                      rec.no_repeat_ngram, rec.window_s] + ([{"constrain": rec.constrain}] if rec.constrain != "off" else []))
     f = work / f"nbest-{tag}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json"
     kept = json.loads(f.read_text()) if f.is_file() else {}
     todo = [c for c in cases if any(f"{c['id']}|{k}|{c['utterance']}" not in kept for k in NOISE)]
@@ -202,6 +202,100 @@ def learn_fixes(pairs: list[tuple[str, str]], lexicon: frozenset[str], min_count
     return {" ".join(h): " ".join(r) for h, (r, _n) in sorted(best.items())}
 
 
+# said to the robot but no correction of it: the recogniser must not turn these into plan changes (none is a correction)
+OFFTOPIC = (
+    "what time is the meeting tomorrow morning", "I think the coffee machine is broken again",
+    "can you send me the report by friday", "my phone battery is almost dead", "the weather looks nice outside today",
+    "did anyone see where I left my keys", "we should order pizza for lunch", "hang on, somebody is at the door",
+    "that was a really interesting talk yesterday", "I will call you back in ten minutes",
+    "the printer on the second floor is jammed", "how was your weekend", "let me check my email first",
+    "has the delivery arrived yet", "my sister is visiting next week", "this room is getting a bit cold",
+    "I forgot to water the plants", "which train goes to the airport", "the football match starts at eight",
+    "we need more paper towels in the kitchen", "could you turn the music down", "I am going to grab a sandwich",
+    "the new laptop is much faster than the old one", "remind me to buy milk on the way home",
+    "what did the doctor say", "the cat knocked over the vase again", "is it going to rain this afternoon",
+    "I have a headache from staring at the screen", "the bus was twenty minutes late", "thanks for the birthday card",
+)
+
+
+def lm_phrases(n: int, avoid: set[str], seed: str = "domain-lm") -> list[str]:
+    """``n`` phrases of the grounder's training grammar (any level, without its typing noise) for
+    :mod:`speech.lm`: none in ``avoid`` (folded; the recogniser's tuning and fix-learning phrases), none an
+    evaluation utterance (../shared/eval, the real phrasings, the held-out speech set)."""
+    from agent.grounder import corpus
+    from agent.grounder.phrases import evaluation_utterances, fold, is_blocked
+
+    evals = {fold(json.loads(line)["utterance"]) for line in HELDOUT.read_text().splitlines() if line.strip()}
+    evals |= evaluation_utterances(SHARED if (SHARED / "eval").is_dir() else None, [REAL])
+    dev = SHARED / "eval" / "grounding_dev.jsonl"
+    if dev.is_file():
+        evals |= {fold(json.loads(line)["utterance"]) for line in dev.read_text().splitlines() if line.strip()}
+    rng = random.Random(seed)
+    out: list[str] = []
+    while len(out) < n:
+        text = corpus._ground_example(rng, "train").get("_core", "")  # noqa: SLF001 - the undecorated phrase
+        if text and not is_blocked(text) and fold(text) not in evals and fold(text) not in avoid:
+            out.append(text)
+    return out
+
+
+def build_lm(n: int) -> Any:
+    """The domain bigram model (:mod:`speech.lm`) from ``n`` grammar phrases, none of the recogniser's tuning
+    phrases (the first 120) nor fix-learning phrases (300), whatever ``--n`` / ``--learn`` say."""
+    from agent.grounder.phrases import fold
+    from speech.lm import BigramLM
+
+    tune = training_cases(120)
+    avoid = {fold(c["utterance"]) for c in tune}
+    avoid |= {fold(c["utterance"]) for c in training_cases(300, seed=23, avoid=avoid)}
+    return BigramLM.count(lm_phrases(n, avoid))
+
+
+def write_lm(lm: Any, n: int) -> Path:
+    from speech.lm import DATA
+
+    return lm.save(DATA, f"Word bigram counts of {n} phrases of the grounder's training grammar (speech/lm.py), written by "
+                   f"python3 -m agent.bench.asr_tune --lm-phrases {n} --write-lm; no evaluation utterance, none of the "
+                   "recogniser's tuning or fix-learning phrases.")
+
+
+def offtopic_cases(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:data:`OFFTOPIC`, each said in the scene, plan and step of a training case (ids ``o00``...)."""
+    return [cases[i % len(cases)] | {"id": f"o{i:02d}", "utterance": t} for i, t in enumerate(OFFTOPIC)]
+
+
+def offtopic_score(cases: list[dict[str, Any]], hyps: dict[tuple[str, str], list], choose: Callable[[list, dict], tuple],
+                   policy: Any, lexicon_weight: float, min_confidence: float = 0.45) -> dict[str, Any]:
+    """Per noise level: the share of off-topic utterances heard with confidence >= ``min_confidence`` (the voice
+    input's ask-again bar; confidence as :meth:`speech.whisper.WhisperRecognizer.transcribe` computes it) and
+    the share that would then change the plan (accepted and grounded to a changed plan)."""
+    import math
+
+    res: dict[str, Any] = {"offtopic": len(cases)}
+    for k in NOISE:
+        acc = moved = 0
+        heard = []
+        for c in cases:
+            text, sc, ns = choose(hyps[(c["id"], k)], c | {"_noise": k})
+            conf = math.exp(sc) * (1.0 - ns)
+            if conf >= min_confidence and text.strip():
+                acc += 1
+                g = policy.ground(c["scene"], c["task"], c["plan"], c["step"], c["history"], [], text)
+                if g.plan != c["plan"]:
+                    moved += 1
+                    heard.append(text)
+        res[k] = {"accepted": round(acc / len(cases), 3), "changes_plan": round(moved / len(cases), 3), "moved_by": heard[:6]}
+    return res
+
+
+def prompt_of(rec: Any, c: dict[str, Any]) -> str:
+    """The prompt ``rec`` decodes case ``c`` with (its scene's names added)."""
+    from speech.vocab import prompt_words
+
+    rec.set_vocabulary(prompt_words(c["scene"]))
+    return rec.prompt
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m agent.bench.asr_tune", description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=120, help="training cases the settings are scored on")
@@ -214,6 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prompts", default="", help="'|'-separated prompt prefixes (default: the recogniser's)")
     p.add_argument("--weights", default="0,1", help="comma-separated lexicon weights of speech.rescore.choose (0: Whisper's choice)")
     p.add_argument("--variants", default="{}", help="'|'-separated JSON objects of WhisperRecognizer keyword settings")
+    p.add_argument("--gaps", default="", help="comma-separated constrain_gap values of speech.whisper (constrained variants: also decode freely, keep the free text when it scores GAP better)")
+    p.add_argument("--lm-weights", default="0", help="comma-separated weights of the domain bigram model (speech.lm) in choosing among the n-best")
+    p.add_argument("--lm-phrases", type=int, default=20000, help="grammar phrases the domain bigram model is counted from")
+    p.add_argument("--write-lm", action="store_true", help="write the domain bigram model to speech/data/domain_lm.json")
+    p.add_argument("--echo", action="store_true", help="also score choosing with texts that say the prompt back ranked last (speech.rescore.echoes)")
+    p.add_argument("--offtopic", action="store_true", help="also measure what off-topic speech (OFFTOPIC, said in the training cases' scenes) does: "
+                   "the share transcribed with confidence >= 0.45 whose grounding changes the plan")
     p.add_argument("--scorer", default="../shared/eval/score_grounding.py")
     p.add_argument("--work", default=str(WORK))
     p.add_argument("--json", action="store_true")
@@ -224,23 +325,31 @@ def main(argv: list[str] | None = None) -> int:
     from speech.fixes import apply_fixes, fold_words
     from speech.rescore import choose
     from speech.tts import VOICES
-    from speech.whisper import WhisperRecognizer
+    from speech.whisper import WhisperRecognizer, _cut_repeats
 
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     work = Path(a.work)
     cases = training_cases(a.n)
     learn = training_cases(a.learn, seed=23, avoid={fold(c["utterance"]) for c in cases}) if a.learn else []
     t0 = time.perf_counter()
-    wavs = build(cases, work) | build(learn, work)
+    offtopic = offtopic_cases(cases) if a.offtopic else []
+    wavs = build(cases, work) | build(learn, work) | build(offtopic, work)
     log(f"{len(cases)} + {len(learn)} training cases x {len(NOISE)} noise levels ({time.perf_counter() - t0:.0f} s)")
     voice_of = {c["id"]: VOICES[i % len(VOICES)] for i, c in enumerate(cases)}
     policy, check = make_policy("embedded"), _scorer(a.scorer)
     lex = grounder_lexicon()
+    lm = None
+    if a.write_lm or any(float(x) for x in a.lm_weights.split(",")):
+        model_lm = build_lm(a.lm_phrases)
+        lm = model_lm.logprob
+        if a.write_lm:
+            log(f"wrote {write_lm(model_lm, a.lm_phrases)}")
     results, learned = [], {}
     for model in a.models.split(","):
         for prompt, var in [(pr, v) for pr in (a.prompts.split("|") if a.prompts else [None]) for v in a.variants.split("|")]:
             kw = json.loads(var) | ({} if prompt is None else {"prompt_prefix": prompt})
             rec = WhisperRecognizer(model, beam_size=a.beam, **kw)
+            rec.set_lexicon(sorted(lex))  # what constrained decoding (``constrain``) keeps to
             if a.decode_learn_only:
                 cached_decode(rec, learn, wavs, work, "learn", log)
                 continue
@@ -256,14 +365,35 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"{model}: {len(table)} fixes (unknown_only={uo}): {list(table.items())[:30]}")
                     fixes_sets[f"fixes{'-unknown' if uo else ''}+"] = {tuple(fold_words(h)): tuple(fold_words(r)) for h, r in table.items()}
                     learned.setdefault(model, {})[uo] = table
-            choosers: dict[str, Callable[[list, dict], str]] = {}
+            choosers: dict[str, Callable[[list, dict], tuple]] = {}
             for fname, fx in fixes_sets.items():
                 for w in a.weights.split(","):
-                    def fn(h: list, c: dict, w: float = float(w), fx: dict = fx) -> str:
-                        h2 = [(apply_fixes(t, fx), sc, ns) for t, sc, ns in h]
-                        return h2[choose(h2, lex | scene_words(c), w)][0]
-                    choosers[f"{fname}lexicon{w}"] = fn
-            choosers["oracle"] = lambda h, c: next((t for t, _s, _n in h if _grounds(policy, check, c, t)), h[0][0])
+                    for echo in ((False, True) if a.echo else (False,)):
+                        for lw in a.lm_weights.split(","):
+                            def fn(h: list, c: dict, w: float = float(w), fx: dict = fx, echo: bool = echo, lw: float = float(lw)) -> tuple:
+                                h2 = [(apply_fixes(_cut_repeats(t), fx), sc, ns) for t, sc, ns in h]
+                                return h2[choose(h2, lex | scene_words(c), w, prompt_of(rec, c) if echo else "", lm, lw)]
+                            choosers[f"{fname}lexicon{w}{'-echo' if echo else ''}{f'-lm{lw}' if float(lw) else ''}"] = fn
+            if rec.constrain != "off" and a.gaps:  # encode once, decode freely and constrained: keep the free text when it scores `gap` better
+                frec = WhisperRecognizer(model, beam_size=a.beam, **(kw | {"constrain": "off"}))
+                free = cached_decode(frec, cases, wavs, work, "tune", log)[0]
+                if offtopic:
+                    free |= cached_decode(frec, offtopic, wavs, work, "offtopic", log)[0]
+                for lw in a.lm_weights.split(","):
+                    base = choosers[f"lexicon{a.weights.split(',')[-1]}{f'-lm{lw}' if float(lw) else ''}"]
+                    for gap in a.gaps.split(","):
+                        def dual(h: list, c: dict, gap: float = float(gap), base: Callable = base, free: dict = free) -> tuple:
+                            con, fr = base(h, c), base(free[(c["id"], c["_noise"])], c)
+                            return con if fr[1] - con[1] < gap else fr
+                        choosers[f"dual{gap}{f'-lm{lw}' if float(lw) else ''}"] = dual
+            if offtopic:
+                ohyps, _ = cached_decode(rec, offtopic, wavs, work, "offtopic", log)
+                for name, fn in list(choosers.items()):
+                    r = offtopic_score(offtopic, ohyps, fn, policy, rec.lexicon_weight)
+                    r.update(model=model, prompt=rec.prompt_prefix, variant=var, chooser=name)
+                    log(json.dumps(r))
+                    results.append(r)
+            choosers["oracle"] = lambda h, c: next((x for x in h if _grounds(policy, check, c, x[0])), h[0])
             for name, fn in choosers.items():
                 r = score(cases, hyps, fn, policy, check, voice_of)
                 r.update(model=model, prompt=rec.prompt_prefix, variant=var, beam=a.beam, chooser=name, decode_ms=round(dec_ms))

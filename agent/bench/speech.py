@@ -291,6 +291,8 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     res.update({"cases": len(cases), "stop_phrases": len(stops), "nonstop_minutes": round(total / 60, 2),
                 "recognizer": recognizer_kind, "whisper_model": cfg.whisper_model, "whisper_window_s": cfg.whisper_window_s,
                 "whisper_fixes": cfg.whisper_fixes, "whisper_lexicon_weight": cfg.whisper_lexicon_weight,
+                "whisper_constrain": cfg.whisper_constrain, "whisper_constrain_gap": cfg.whisper_constrain_gap,
+                "whisper_lm_weight": cfg.whisper_lm_weight,
                 "vad": cfg.vad, "spotter": spotter_kind})
     if spotter_kind == "kws":
         res.update({"spotter_threshold": spotter.threshold, "spotter_consecutive": spotter.consecutive})
