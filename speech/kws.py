@@ -1,17 +1,22 @@
 """Keyword-spotting stop spotter: a small convolutional network on the last second of log-mel features,
-evaluated on every 20 ms chunk, so a stop word is called while it is still ringing out (no closing silence,
-no transcript, no Whisper).
+evaluated on every 20 ms chunk, so a stop word is called about 0.15 s after it ends (no closing silence,
+no transcript, no Whisper). The network is trained to call a stop word only once it has heard 0.12 s past
+the word's end: part of the 0.3 s latency budget spent on telling "wait" from "way slower" and "halt"
+from "also" by what follows them.
 
 Every chunk adds two feature frames (:mod:`speech.melspec`); the network sees the last :data:`WINDOW_FRAMES`
 frames (1.0 s), scaled by subtracting their mean (so loudness does not matter), and gives the
-probabilities of four classes: no stop word, 'stop', 'wait', 'halt'. A hit is the stop-word probability
+probabilities of four classes: no stop word, 'stop', 'wait', 'halt'. Two such networks listen (the tuning's
+``nets``): the context network (``spotter_kws.npz``), trained to call a word 0.12 s after its end, and the
+word-end network (``spotter_kws_end.npz``), trained to call it from 30 ms before its end; the stop-word
+probability is the smaller of theirs (:class:`KwsPair`: both must hear it). A hit is that probability
 (1 - p(none)) at or above ``threshold`` on ``consecutive`` chunks in a row; after a hit the spotter is deaf
-for ``refractory_s`` (one spoken stop is one hit). The network runs in numpy (79 k weights, about
-a millisecond a chunk); torch is needed only to train it.
+for ``refractory_s`` (one spoken stop is one hit). The networks run in numpy (79 k weights each, about
+a millisecond a chunk each); torch is needed only to train them.
 
-Weights and operating point: ``speech/data/spotter_kws.npz`` and ``speech/data/spotter_kws.json``, written by
-``python3 -m agent.bench.spotter_train`` from espeak-ng speech of its own (synthetic voices: see README,
-what transfers to people is not measured).
+Weights and operating point: ``speech/data/spotter_kws.npz``, ``spotter_kws_end.npz`` and ``spotter_kws.json``,
+written by ``python3 -m agent.bench.spotter_train`` (its ``--label-from``, ``--out`` and ``--pair``) from espeak-ng
+speech of its own (synthetic voices: see README, what transfers to people is not measured).
 """
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ from speech.base import SAMPLE_RATE, Chunk, SpeechError, StopHit, StopSpotter
 from speech.melspec import FLOOR, HOP, N_MELS, StreamingLogMel, log_mel
 
 DATA = Path(__file__).parent / "data"
-WEIGHTS = DATA / "spotter_kws.npz"
+WEIGHTS = DATA / "spotter_kws.npz"  # the context network: calls a word once it has heard 0.12 s past its end
+END_WEIGHTS = DATA / "spotter_kws_end.npz"  # the word-end network: calls it from 30 ms before its end
 TUNED = DATA / "spotter_kws.json"
 WINDOW_FRAMES = 100  # feature frames the network sees (1.0 s)
 CLASSES = ("none", "stop", "wait", "halt")
@@ -64,14 +70,33 @@ class KwsNet:
         return 1.0 - p[:, 0], 1 + np.argmax(p[:, 1:], axis=1)
 
 
+class KwsPair:
+    """Two networks that must both hear a stop word: the stop probability is the smaller of theirs (each
+    network's false stops are mostly not the other's), the stop word the first network's."""
+
+    def __init__(self, nets: Sequence[KwsNet]) -> None:
+        if not nets:
+            raise SpeechError("the keyword spotter needs at least one network")
+        self.nets = list(nets)
+
+    def stop_prob(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`KwsNet.stop_prob`: the least of the networks' stop probabilities, the first network's word."""
+        p, w = self.nets[0].stop_prob(x)
+        for net in self.nets[1:]:
+            p = np.minimum(p, net.stop_prob(x)[0])
+        return p, w
+
+
 @dataclass(frozen=True)
 class KwsTuning:
     """Operating point: ``threshold`` stop-word probability (0..1); ``consecutive`` chunks in a row at or above
-    it for a hit; ``refractory_s`` s deaf after a hit."""
+    it for a hit; ``refractory_s`` s deaf after a hit; ``nets``: weight files (names under ``speech/data``)
+    whose networks must all hear the word (:class:`KwsPair`)."""
 
     threshold: float = 0.5
     consecutive: int = 2
     refractory_s: float = 1.0
+    nets: tuple[str, ...] = (WEIGHTS.name,)
 
 
 def load_tuning(path: str | Path | None = None) -> KwsTuning:
@@ -80,11 +105,14 @@ def load_tuning(path: str | Path | None = None) -> KwsTuning:
         return KwsTuning()
     try:
         raw = json.loads(p.read_text())
-        t = KwsTuning(float(raw["threshold"]), int(raw["consecutive"]), float(raw["refractory_s"]))
+        t = KwsTuning(float(raw["threshold"]), int(raw["consecutive"]), float(raw["refractory_s"]),
+                      tuple(str(n) for n in raw.get("nets", [WEIGHTS.name])))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise SpeechError(f"cannot read the keyword spotter tuning {p}: {e}") from None
     if not 0.0 < t.threshold < 1.0 or t.consecutive < 1 or t.refractory_s < 0:
         raise SpeechError(f"{p}: threshold must be in (0, 1), consecutive >= 1 and refractory_s >= 0, got {t}")
+    if not t.nets or any(Path(n).name != n for n in t.nets):
+        raise SpeechError(f"{p}: nets must name weight files under {DATA}, got {list(t.nets)}")
     return t
 
 
@@ -98,7 +126,7 @@ def load_net(path: str | Path | None = None) -> KwsNet:
                           "(python3 -m agent.bench.spotter_train writes them)") from None
 
 
-def window_scores(net: KwsNet, feats: np.ndarray, ends: Sequence[int], batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def window_scores(net: KwsNet | KwsPair, feats: np.ndarray, ends: Sequence[int], batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Stop probabilities of the windows ending at frames ``ends`` (exclusive index) of ``feats`` (frames before
     the first are digital silence, as after :meth:`KwsSpotter.reset`)."""
     pad = np.full((WINDOW_FRAMES, N_MELS), np.log(FLOOR), np.float32)
@@ -115,12 +143,19 @@ def window_scores(net: KwsNet, feats: np.ndarray, ends: Sequence[int], batch: in
     return np.concatenate(ps), np.concatenate(ws)
 
 
+def load_nets(tuning: KwsTuning) -> KwsNet | KwsPair:
+    """The network(s) the tuning names: one :class:`KwsNet`, or a :class:`KwsPair` that all must hear the word."""
+    nets = [load_net(DATA / n) for n in tuning.nets]
+    return nets[0] if len(nets) == 1 else KwsPair(nets)
+
+
 class KwsSpotter(StopSpotter):
-    """See the module docstring."""
+    """See the module docstring. ``net``: a network (or :class:`KwsPair`) instead of the tuning's."""
 
     def __init__(self, stop_words: Sequence[str] = ("stop", "wait", "halt"), threshold: float | None = None,
-                 consecutive: int | None = None, refractory_s: float | None = None, net: KwsNet | None = None) -> None:
-        t = load_tuning()
+                 consecutive: int | None = None, refractory_s: float | None = None,
+                 net: KwsNet | KwsPair | None = None) -> None:
+        t = self._tuning = load_tuning()
         self.threshold = t.threshold if threshold is None else threshold
         self.consecutive = t.consecutive if consecutive is None else consecutive
         self.refractory_s = t.refractory_s if refractory_s is None else refractory_s
@@ -135,7 +170,7 @@ class KwsSpotter(StopSpotter):
     def warm_up(self) -> None:
         """Load the weights now (else on the first chunk)."""
         if self._net is None:
-            self._net = load_net()
+            self._net = load_nets(self._tuning)
 
     def reset(self) -> None:
         self._mel.reset()

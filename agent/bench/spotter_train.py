@@ -12,10 +12,18 @@ nor 140/175/205, the held-out set's, with a plain voice), each clip clean or wit
 Held-out speech (for the operating point): the phrases of ``spotter_training.json`` 'stop' (and each stop
 word alone) and 'other' + non-stop sentences drawn with another seed, the six test voices at 140/175/205 wpm,
 clean and with sox room noise (``speech.tts.add_noise``) at 20 and 10 dB. The threshold is chosen on it:
-the lowest false-stop rate with recall >= 0.995 in every noise condition (the middle of the range that does both).
+the lowest false-stop rate with recall >= 0.995 in every noise condition (the middle of the range that does both);
+where no setting keeps that recall, the fewest false stops among the settings with the best recall.
 
-    python3 -m agent.bench.spotter_train            # ~10 min on one core; writes speech/data/spotter_kws.{npz,json}
+The spotter hears with two networks (:class:`speech.kws.KwsPair`), trained on the same speech (seed 0) with
+different labels, then their operating point is chosen together:
+
+    python3 -m agent.bench.spotter_train --label-from -0.03 --out speech/data/spotter_kws_end   # the word-end network
+    python3 -m agent.bench.spotter_train            # the context network (label from 0.12 s): speech/data/spotter_kws.{npz,json}
+    python3 -m agent.bench.spotter_train --pair spotter_kws.npz spotter_kws_end.npz   # both: rewrites spotter_kws.json
     python3 -m agent.bench.spotter_train --dry-run  # train and report, write nothing
+
+Each training run takes 13-30 min on one core (one torch thread), depending on the load.
 """
 from __future__ import annotations
 
@@ -44,6 +52,7 @@ WIN_S = 1.0  # s of digital silence before every clip (what the spotter holds af
 HOMOPHONES = ("weight",)
 RECALL = 0.995  # held-out recall the threshold must keep in every noise condition
 FALSE_PER_10MIN = 0.5
+LABEL_FROM_S = 0.12  # s after a stop word's end from which a window is trained to hold it (latency spent on context)
 
 
 @dataclass
@@ -196,12 +205,13 @@ class Maker:
         return Clip(np.concatenate(out), words)
 
 
-def labels(n_frames: int, words: list[tuple[float, float, int]]) -> np.ndarray:
+def labels(n_frames: int, words: list[tuple[float, float, int]], from_s: float = LABEL_FROM_S) -> np.ndarray:
     """Class of the window ending at each frame (-1: not trained on). ``words`` in seconds of the padded clip.
 
-    A window holds a stop word from 30 ms before its end to 0.5 s after (the whole word is in the 1 s
-    window); before the word (and once it has left the window) it holds none; while the word is half in
-    view (being said, or sliding out) the window is not trained on."""
+    A window holds a stop word from LABEL_FROM_S (0.12 s) after its end to 0.5 s after (the whole word and
+    what follows it for 0.12 s are in the 1 s window, so "wait" is told from "way slower" by what comes
+    next); before the word (and once it has left the window) it holds none; while the word is half in view
+    (being said, or sliding out) or has ended less than LABEL_FROM_S ago, the window is not trained on."""
     from speech.kws import WINDOW_FRAMES
     from speech.melspec import HOP
 
@@ -209,14 +219,15 @@ def labels(n_frames: int, words: list[tuple[float, float, int]]) -> np.ndarray:
     y = np.zeros(n_frames + 1, np.int64)
     w = WINDOW_FRAMES * HOP / 16000
     for s, e, c in words:
-        y[(t > s + 0.05) & (t < e - 0.03)] = -1
+        y[(t > s + 0.05) & (t < e + from_s)] = -1
         y[(t > e + 0.5) & (t - w < e)] = -1
     for s, e, c in words:
-        y[(t >= e - 0.03) & (t <= e + 0.5)] = c
+        y[(t >= e + from_s) & (t <= e + 0.5)] = c
     return y
 
 
-def build(n_stop: int, n_nonstop: int, n_confusable: int, seed: int, log: Callable[[str], None]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def build(n_stop: int, n_nonstop: int, n_confusable: int, seed: int, log: Callable[[str], None],
+          label_from_s: float = LABEL_FROM_S) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Features and labels of the training clips (each clip clean or noisy, twice)."""
     from speech.melspec import log_mel
 
@@ -232,7 +243,7 @@ def build(n_stop: int, n_nonstop: int, n_confusable: int, seed: int, log: Callab
             a = _mix(clip.audio, snr, rng)
             f = log_mel(a)
             feats.append(f.astype(np.float16))
-            ys.append(labels(len(f), [(s + WIN_S, e + WIN_S, c) for s, e, c in clip.words]))
+            ys.append(labels(len(f), [(s + WIN_S, e + WIN_S, c) for s, e, c in clip.words], label_from_s))
         if i % 500 == 0:
             log(f"  clip {i}/{n_all} ({time.perf_counter() - t0:.0f} s)")
     for _ in range(n_nonstop // 20):  # noise alone
@@ -371,15 +382,16 @@ def held_out(work: Path, minutes: float, log: Callable[[str], None]) -> tuple[li
     return stops, out
 
 
-def choose(weights: dict[str, np.ndarray], stops: list[tuple[Path, dict[str, Path]]], nonstop: list[dict[str, Path]],
-           consecutives: tuple[int, ...] = (2, 3, 4), refractory_s: float = 1.0) -> dict[str, Any]:
-    """Score the held-out speech and choose the threshold (see the module docstring)."""
+def choose(net: Any, stops: list[tuple[Path, dict[str, Path]]], nonstop: list[dict[str, Path]],
+           consecutives: tuple[int, ...] = (2, 3, 4, 6), refractory_s: float = 1.0) -> dict[str, Any]:
+    """Score the held-out speech with ``net`` (a :class:`speech.kws.KwsNet` or ``KwsPair``) and choose the
+    threshold (see the module docstring)."""
     from agent.evaluate import percentile
-    from speech.kws import KwsNet, KwsSpotter, detect
+    from speech.kws import KwsSpotter, detect
     from speech.sources import read_wav
     from speech.tts import speech_span
 
-    sp = KwsSpotter(net=KwsNet(weights))
+    sp = KwsSpotter(net=net)
     grid = np.round(1.0 - np.logspace(-0.3, -5.0, 48), 6)  # stop probabilities 0.5 .. 0.99999
     conds = ("clean", "20dB", "10dB")
     stop_scores = {n: [] for n in conds}
@@ -414,7 +426,8 @@ def choose(weights: dict[str, np.ndarray], stops: list[tuple[Path, dict[str, Pat
 def _pick(table: list[dict[str, Any]]) -> dict[str, Any]:
     """Per ``consecutive``: the thresholds (grid index) that keep RECALL in every condition and those with at most
     FALSE_PER_10MIN; where both hold, the middle of that range (in grid steps); the rows' best by fewest false stops
-    (worst condition), then lower p95 latency."""
+    (worst condition), then lower p95 latency. Where no row keeps RECALL: of the rows with the best recall (worst
+    condition), the fewest false stops, then lower p95 latency."""
     cands = []
     for c in sorted({r["consecutive"] for r in table}):
         rows = [r for r in table if r["consecutive"] == c]
@@ -424,8 +437,10 @@ def _pick(table: list[dict[str, Any]]) -> dict[str, Any]:
             cands.append(rows[(both[0] + both[-1]) // 2])
         elif ok:
             cands.append(min((rows[i] for i in ok), key=lambda r: (max(r["false_per_10min"].values()), -r["threshold"])))
-    if not cands:
-        return max(table, key=lambda r: (min(r["recall"].values()), r["threshold"]))
+    if not cands:  # no row keeps RECALL: of the rows with the best recall, the fewest false stops, then lower p95 latency
+        best = max(min(r["recall"].values()) for r in table)
+        return min((r for r in table if min(r["recall"].values()) >= best - 1e-9),
+                   key=lambda r: (max(r["false_per_10min"].values()), r["latency_ms_p95"], -r["threshold"]))
     return min(cands, key=lambda r: (max(r["false_per_10min"].values()), r["latency_ms_p95"]))
 
 
@@ -438,7 +453,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--held-minutes", type=float, default=8.0, help="minutes of held-out non-stop speech")
-    p.add_argument("--work", default=str(Path.home() / ".cache" / "robocorrect" / "spotter-heldout"), help="held-out audio cache")
+    p.add_argument("--work", default=str(Path.home() / ".cache" / "robocorrect" / "spotter-heldout-2"), help="held-out audio cache")
+    p.add_argument("--label-from", type=float, default=LABEL_FROM_S,
+                   help="s after a stop word's end from which windows are trained to hold it (-0.03: the word-end net)")
+    p.add_argument("--out", default="", help="write the weights to OUT.npz and the report to OUT.json (default: speech/data/spotter_kws)")
+    p.add_argument("--pair", nargs="+", metavar="NPZ", help="train nothing: choose the operating point of these networks "
+                   "(weight files under speech/data) heard together (speech.kws.KwsPair) and write speech/data/spotter_kws.json")
     p.add_argument("--dry-run", action="store_true", help="write nothing under speech/data")
     return p
 
@@ -452,27 +472,58 @@ def main(argv: list[str] | None = None) -> int:
     def log(m: str) -> None:
         print(m, file=sys.stderr, flush=True)
 
+    if a.pair:
+        return _pair(a, log)
     t0 = time.perf_counter()
-    feats, ys = build(a.stop_clips, a.nonstop_clips, a.confusable_clips, a.seed, log)
+    feats, ys = build(a.stop_clips, a.nonstop_clips, a.confusable_clips, a.seed, log, a.label_from)
     log(f"training speech: {len(feats)} clips, {sum(len(f) for f in feats) / 6000:.1f} min ({time.perf_counter() - t0:.0f} s)")
     weights = train(feats, ys, a.steps, a.seed, log)
     stops, nonstop = held_out(Path(a.work), a.held_minutes, log)
-    res = choose(weights, stops, nonstop)
+    from speech.kws import KwsNet
+
+    res = choose(KwsNet(weights), stops, nonstop)
     c = res["chosen"]
     log(json.dumps(c))
     if not a.dry_run:
         from speech.kws import TUNED, WEIGHTS
 
-        np.savez_compressed(WEIGHTS, **{k: v.astype(np.float32) for k, v in weights.items()})
-        TUNED.write_text(json.dumps({
+        weights_path, tuned_path = (Path(a.out + ".npz"), Path(a.out + ".json")) if a.out else (WEIGHTS, TUNED)
+        np.savez_compressed(weights_path, **{k: v.astype(np.float32) for k, v in weights.items()})
+        tuned_path.write_text(json.dumps({
             "_doc": "written by python3 -m agent.bench.spotter_train: the network trained on espeak-ng speech of its own, "
                     "the threshold chosen on held-out speech of its own; never tuned on the bench speech test corpus",
             "threshold": c["threshold"], "consecutive": res["consecutive"], "refractory_s": res["refractory_s"],
-            "trained_with": {"stop_clips": a.stop_clips, "nonstop_clips": a.nonstop_clips, "confusable_clips": a.confusable_clips,
-                             "steps": a.steps, "seed": a.seed},
+            "nets": [weights_path.name], "trained_with": {"stop_clips": a.stop_clips, "nonstop_clips": a.nonstop_clips, "confusable_clips": a.confusable_clips,
+                             "steps": a.steps, "seed": a.seed, "label_from_s": a.label_from},
             "held_out": {k: v for k, v in res.items() if k != "table"},
             "train_s": round(time.perf_counter() - t0, 1)}, indent=1) + "\n")
     print(json.dumps({k: v for k, v in res.items() if k != "table"} | {"train_s": round(time.perf_counter() - t0, 1)}))
+    return 0
+
+
+def _pair(a: argparse.Namespace, log: Callable[[str], None]) -> int:
+    """--pair: the operating point of networks heard together, chosen on the held-out speech (as for one)."""
+    from speech.kws import DATA, TUNED, KwsPair, load_net
+
+    t0 = time.perf_counter()
+    stops, nonstop = held_out(Path(a.work), a.held_minutes, log)
+    res = choose(KwsPair([load_net(DATA / n) for n in a.pair]), stops, nonstop)
+    c = res["chosen"]
+    log(json.dumps(c))
+    reports: dict[str, Any] = {}
+    for n in a.pair:  # each network's training run, from the report its training wrote (or an earlier --pair's)
+        p = DATA / n.replace(".npz", ".json")
+        tw = json.loads(p.read_text()).get("trained_with") if p.is_file() else None
+        reports[n] = tw.get(n) if isinstance(tw, dict) and n in tw else tw
+    out = {"_doc": "written by python3 -m agent.bench.spotter_train --pair: networks trained on espeak-ng speech of their own, "
+                   "heard together (all must hear the word); the threshold chosen on held-out speech of its own; never tuned "
+                   "on the bench speech test corpus",
+           "threshold": c["threshold"], "consecutive": res["consecutive"], "refractory_s": res["refractory_s"],
+           "nets": list(a.pair), "trained_with": reports,
+           "held_out": {k: v for k, v in res.items() if k != "table"}, "choose_s": round(time.perf_counter() - t0, 1)}
+    if not a.dry_run:
+        TUNED.write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in out.items() if k != "_doc"}))
     return 0
 
 
