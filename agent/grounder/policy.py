@@ -21,6 +21,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 
+from agent.learn.plan_args import PlanArgs
 from agent.policy import Grounding, Policy, PolicyError
 from skills.schema import SkillArgError, diff_plans, validate_plan
 
@@ -52,14 +53,6 @@ _BARE_COMPLAINT = re.compile(r"^\W*(?:(?:no|nope|uh|um|er|hmm|nah)\b[\s,.!]*)*(?
 _LEADING_STOP = re.compile(r"^\W*(?:(?:" + "|".join(SAFETY_WORDS) + r"|hold on)\b[\s,.!;:-]*)+(?:(?:and|then|now|ok|okay)\b[\s,]*)*(?P<rest>.*)$")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "embedded"
 
-
-def _learned_arguments(folder: Path) -> Any:
-    """The checkpoint's plan arguments learned from the logs (``agent.learn.plan_args``); None when it has none."""
-    if not (folder / "plan_args.json").is_file():
-        return None
-    from agent.learn.plan_args import PlanArgs
-
-    return PlanArgs.load(folder)
 
 
 def _objects(scene: Any) -> list[dict[str, Any]]:
@@ -97,7 +90,8 @@ class EmbeddedPolicy(Policy):
         self.enc = encoder or Encoder.shared()
         self.abstain_below, self.unknown_word_below = float(abstain_below), float(unknown_word_below)
         self.reader = Reader(self.net, self.meta, self.enc, self.abstain_below, viewpoint, camera_yaw)
-        self.plan_args = _learned_arguments(Path(checkpoint or DEFAULT_CHECKPOINT))
+        # the arguments that worked, learned from the logs into a retrained checkpoint (None in the shipped one)
+        self.plan_args: Optional[PlanArgs] = PlanArgs.load(Path(checkpoint or DEFAULT_CHECKPOINT))
 
     @property
     def vocab(self) -> frozenset[str]:
