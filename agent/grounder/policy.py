@@ -154,6 +154,9 @@ class EmbeddedPolicy(Policy):
                    and not any(w in o["name"].split() for o in objs)]
         if unknown:
             parsed["unknown_words"] = unknown
+        chatter = [w for w in tokens(utterance) if w in self.reader.chatter and not any(w in o["name"].split() for o in objs)]
+        if chatter:  # words known only from talk that changes nothing ("the music", "my car"): as sure as for unknown words
+            parsed["chatter_words"] = chatter
         if intent.level == "none":
             return Grounding("none", keep, parsed=parsed)
         if intent.level == "unclear":
@@ -185,6 +188,10 @@ class EmbeddedPolicy(Policy):
             return Grounding("none", keep, parsed=parsed,
                              question=f"I don't know the word{'s' if len(unknown) > 1 else ''} {', '.join(repr(w) for w in unknown)}; "
                                       f"did you mean {guess}? say it again in other words")
+        if chatter and intent.confidence < self.unknown_word_below:
+            return Grounding("none", keep, parsed=parsed,
+                             question=f"{said!r} does not sound like a correction to me (I know {', '.join(repr(w) for w in chatter)} "
+                                      f"only from other talk); did you mean {guess}? say it again in other words")
         if respelled and intent.confidence < RESPELLED_BELOW:
             return Grounding("none", keep, parsed=parsed,
                              question=f"I heard {utterance!r}; did you mean {guess}? say it again in other words")

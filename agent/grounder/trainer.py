@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .apply import pair_indices
+from .chatter import chatter_vocabulary
 from .corpus import generate
 from .labels import CLASS_HEADS
 from .model import MODES, Encoder, GrounderNet, NetConfig, object_features, save_checkpoint
@@ -296,7 +297,7 @@ def train(cfg: TrainConfig, out_dir: str, log: Callable[[str], None] = print, en
                     if getattr(cfg, k) != getattr(d, k))
     meta = {"command": f"robocorrect train --seed {cfg.seed}{flags} --out {out_dir}", "train": asdict(cfg), "heldout_label_metrics": {k: round(v, 4) for k, v in metrics.items()},
             "train_seconds": round(time.time() - t0, 1), "temperature": round(temperature, 3),
-            "vocab": vocabulary(train_ex)}
+            "vocab": vocabulary(train_ex), "chatter": chatter_vocabulary(train_ex)}
     save_checkpoint(net, out_dir, meta)
     log(f"saved {out_dir} in {time.time() - t0:.0f} s total")
     return meta

@@ -210,7 +210,10 @@ def save(net: nn.Module, cfg: FinetuneConfig, base_meta: dict[str, Any], data: F
     # and words of several labelled utterances, not the ASR slips of generated sentences (agent.learn.data)
     from .data import taught_vocabulary
 
-    meta["vocab"] = sorted(set(base_meta.get("vocab", ())) | taught_vocabulary(data.examples, (data.meta or {}).get("user_words", {})))
+    taught = taught_vocabulary(data.examples, (data.meta or {}).get("user_words", {}))
+    meta["vocab"] = sorted(set(base_meta.get("vocab", ())) | taught)
+    # a word the logs taught in corrections is no longer one known only from other talk (agent.grounder.chatter)
+    meta["chatter"] = sorted(set(base_meta.get("chatter", ())) - taught)
     save_checkpoint(net, str(out), meta)
     sd = {k: v.detach().to(torch.float16).contiguous() for k, v in net.state_dict().items()}
     save_file(sd, str(out / "model.safetensors"), metadata={"config": json.dumps({"net": asdict(net.cfg)}), "format": "robocorrect-grounder"})

@@ -1,7 +1,8 @@
 """Evaluation files are for checking, never for training (issue #11).
 
 No utterance of three or more words of ``../shared/eval/*.json*`` (next to the repository, when present) or
-of the held-out real phrasings ``tests/data/real_corrections.jsonl`` is in the grammar's lists or in the
+of the held-out real phrasings ``tests/data/real_corrections.jsonl`` or the held-out off-topic talk
+``tests/data/offtopic_talk.jsonl`` is in the grammar's lists or in the
 generated corpus, case and punctuation folded; ``phrases_dev.json``'s templates (``{object}``) match any name.
 """
 from __future__ import annotations
@@ -17,10 +18,11 @@ from agent.grounder.trainer import TrainConfig
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 REAL = ROOT / "tests" / "data" / "real_corrections.jsonl"
+TALK = ROOT / "tests" / "data" / "offtopic_talk.jsonl"
 
 
 def _evals() -> set[str]:
-    return phrases.evaluation_utterances(SHARED if (SHARED / "eval").is_dir() else None, [REAL])
+    return phrases.evaluation_utterances(SHARED if (SHARED / "eval").is_dir() else None, [REAL, TALK])
 
 
 def _template_patterns() -> list[re.Pattern[str]]:
@@ -53,6 +55,8 @@ def test_the_real_phrasings_file_is_there_and_big_enough():
     assert sum(c["kind"] == "correction" for c in cases) >= 80
     assert sum(c["kind"] == "non_correction" for c in cases) >= 40
     assert all(c.get("source") for c in cases)
+    talk = [json.loads(x) for x in TALK.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len(talk) >= 40 and all(c["kind"] == "non_correction" and c["expect"] == [{"level": "none"}] for c in talk)
 
 
 def test_no_evaluation_utterance_in_the_lists():
