@@ -55,7 +55,7 @@ class Reader:
         cal = meta.get("calibration") or {}
         self.platt = (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))) if cal else None
         self.vocab = frozenset(meta.get("vocab", ()))
-        self.chatter = frozenset(meta.get("chatter", ()))  # words known only from talk that changes nothing (grounder.chatter)
+        self.chatter = frozenset(meta.get("chatter", ()))  # words known only from talk that changes nothing (grounder.known_words)
         self._hist_cache: dict[tuple[str, int, int], Intent] = {}
 
     @torch.inference_mode()

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .apply import pair_indices
-from .chatter import chatter_vocabulary
+from .known_words import chatter_vocabulary, vocabulary
 from .corpus import generate
 from .labels import CLASS_HEADS
 from .model import MODES, Encoder, GrounderNet, NetConfig, object_features, save_checkpoint
@@ -226,17 +226,6 @@ def fit_temperature(net: GrounderNet, data: Featurized, batch: int = 256) -> flo
         if nll < best_nll:
             best, best_nll = t, nll
     return best
-
-
-def vocabulary(examples: list[dict[str, Any]]) -> list[str]:
-    """Every word the model was trained on (utterances, history, tasks, object names), sorted."""
-    from .numbers import tokens
-
-    words: set[str] = set()
-    for e in examples:
-        for t in [text_of(e)] + [h["utterance"] for h in e.get("history", [])] + [o["name"] for o in e["scene"]["objects"]]:
-            words.update(w for w in tokens(t) if w.isalpha())
-    return sorted(words)
 
 
 def train(cfg: TrainConfig, out_dir: str, log: Callable[[str], None] = print, enc: Optional[Encoder] = None) -> dict[str, Any]:

@@ -212,7 +212,7 @@ def save(net: nn.Module, cfg: FinetuneConfig, base_meta: dict[str, Any], data: F
 
     taught = taught_vocabulary(data.examples, (data.meta or {}).get("user_words", {}))
     meta["vocab"] = sorted(set(base_meta.get("vocab", ())) | taught)
-    # a word the logs taught in corrections is no longer one known only from other talk (agent.grounder.chatter)
+    # a word the logs taught in corrections is no longer one known only from other talk (agent.grounder.known_words)
     meta["chatter"] = sorted(set(base_meta.get("chatter", ())) - taught)
     save_checkpoint(net, str(out), meta)
     sd = {k: v.detach().to(torch.float16).contiguous() for k, v in net.state_dict().items()}

@@ -1,4 +1,6 @@
-"""Words the policy knows only from talk that is not a correction ("turn the music down", "my car is faster").
+"""The words a checkpoint knows: every word it was trained on (:func:`vocabulary`; the policy asks about a word
+outside it unless very sure), and the words it knows only from talk that is not a correction (:func:`chatter_vocabulary`:
+"turn the music down", "my car is faster").
 
 The grammar teaches the model many sentences that must change nothing: praise, chatter, greetings, other
 languages, keyboard mash (levels ``none`` and ``unclear``). Their words join the model's vocabulary, so the unknown-word
@@ -13,7 +15,7 @@ feedback words come with corrections ("nice, but a bit lower", "not exactly, mor
 stored with the checkpoint (``config.json["chatter"]``); a finetune removes the words it taught
 (:mod:`agent.learn.finetune`).
 
-``python3 -m agent.grounder.chatter CHECKPOINT`` adds the list to a checkpoint trained before it existed: it
+``python3 -m agent.grounder.known_words CHECKPOINT`` adds the list to a checkpoint trained before it existed: it
 regenerates the checkpoint's training corpus from its stored config and refuses when that corpus's vocabulary
 is not the stored one (the grammar changed since, so the list would not be the checkpoint's).
 """
@@ -40,17 +42,28 @@ think guess mean suppose maybe perhaps reckon mind
 ROBOT_WORDS = frozenset({"arm", "robot", "hand", "gripper", "grippers", "claw", "wrist", "fingers", "jaws", "tool"})
 
 
+def vocabulary(examples: list[dict[str, Any]]) -> list[str]:
+    """Every word a corpus trains on (utterances, history, tasks, object names), sorted."""
+    from .numbers import tokens
+
+    words: set[str] = set()
+    for e in examples:
+        text = e["task"] if e["kind"] == "plan" else e["utterance"]
+        for t in [text] + [h["utterance"] for h in e.get("history", [])] + [o["name"] for o in e["scene"]["objects"]]:
+            words.update(w for w in tokens(t) if w.isalpha())
+    return sorted(words)
+
+
 def chatter_vocabulary(examples: Iterable[dict[str, Any]], min_seen: int = 3) -> list[str]:
     """The chatter words (module docstring) of a generated corpus's grounding examples, sorted."""
     from .numbers import tokens
-    from .trainer import text_of
 
     about_the_work: set[str] = set()
     other: Counter[str] = Counter()
     for e in examples:
         if e.get("kind") != "ground":
             continue
-        words = {w for w in tokens(text_of(e)) if w.isalpha()}
+        words = {w for w in tokens(e["utterance"]) if w.isalpha()}
         if e["labels"]["level"] == "unclear":
             other.update(words)
         else:
@@ -64,7 +77,6 @@ def add_to_checkpoint(checkpoint: str, min_seen: int = 3) -> int:
     from hardware.errors import UsageError
 
     from .corpus import generate
-    from .trainer import vocabulary
 
     path = Path(checkpoint) / "config.json"
     if not path.is_file():
@@ -78,13 +90,13 @@ def add_to_checkpoint(checkpoint: str, min_seen: int = 3) -> int:
         raise UsageError(f"the regenerated corpus's vocabulary differs from {path}'s: the grammar changed since the "
                          "checkpoint was trained; retrain it (robocorrect train) instead")
     meta["chatter"] = chatter_vocabulary(examples, min_seen)
-    meta["chatter_command"] = f"python3 -m agent.grounder.chatter {checkpoint} --min-seen {min_seen}"
+    meta["chatter_command"] = f"python3 -m agent.grounder.known_words {checkpoint} --min-seen {min_seen}"
     path.write_text(json.dumps(meta, indent=1) + "\n")
     return len(meta["chatter"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python3 -m agent.grounder.chatter", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python3 -m agent.grounder.known_words", description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
     p.add_argument("--min-seen", type=int, default=3, help="sentences that change nothing a word must be said in")
     a = p.parse_args(argv)

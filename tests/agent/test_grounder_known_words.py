@@ -1,4 +1,4 @@
-"""Words known only from talk that changes nothing (agent/grounder/chatter.py): talk with a direction or speed word
+"""Words known only from talk that changes nothing (agent/grounder/known_words.py): talk with a direction or speed word
 in it ("could you turn the music down") asks instead of moving the arm, unless the reading is very sure."""
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from grounder_helpers import pick_place, scene_rgby, shipped_policy
-from agent.grounder.chatter import add_to_checkpoint, chatter_vocabulary
+from agent.grounder.known_words import add_to_checkpoint, chatter_vocabulary, vocabulary
 from hardware.errors import UsageError
 
 TASK = "put the red block in the green bowl"
 
 
 def ex(text: str, level: str) -> dict:
-    return {"kind": "ground", "utterance": text, "history": [], "labels": {"level": level}}
+    return {"kind": "ground", "utterance": text, "history": [], "labels": {"level": level}, "scene": {"objects": []}}
 
 
 def test_chatter_words_are_content_words_said_only_where_nothing_changes() -> None:
@@ -29,6 +29,7 @@ def test_chatter_words_are_content_words_said_only_where_nothing_changes() -> No
     assert "robot" not in words and "arm" not in words  # the robot is never off-topic
     assert "coffee" not in words  # said in only 2 sentences (min_seen 3)
     assert "weather" in words and "nice" not in words  # praise is about the robot's work: "nice, but a bit lower"
+    assert {"music", "faster", "robot", "coffee"} <= set(vocabulary(examples))  # every word trained on
 
 
 @pytest.mark.parametrize("utterance", ["could you turn the music down", "my car is faster than yours"])
@@ -56,7 +57,6 @@ def test_the_shipped_checkpoint_carries_its_chatter_list() -> None:
 
 def test_adding_the_list_refuses_a_checkpoint_its_corpus_does_not_reproduce(tmp_path: Path) -> None:
     from agent.grounder.corpus import generate
-    from agent.grounder.trainer import vocabulary
 
     cfg = {"train": {"seed": 3, "n_ground": 60, "n_plan": 10}, "vocab": ["left", "right"]}
     (tmp_path / "config.json").write_text(json.dumps(cfg))
