@@ -1,19 +1,20 @@
 """The words a checkpoint knows: every word it was trained on (:func:`vocabulary`; the policy asks about a word
-outside it unless very sure), and the words it knows only from talk that is not a correction (:func:`chatter_vocabulary`:
-"turn the music down", "my car is faster").
+outside it unless very sure), and the words it knows only from talk that is not a correction
+(:func:`chatter_vocabulary`: "turn the music down", "my car is faster").
 
 The grammar teaches the model many sentences that must change nothing: praise, chatter, greetings, other
-languages, keyboard mash (levels ``none`` and ``unclear``). Their words join the model's vocabulary, so the unknown-word
-check (:mod:`agent.grounder.policy`: an utterance with a word the model never saw acts only when the reading is
-very sure) did not apply to them, and "could you turn the music down" moved the place 3 cm down at 0.57.
+languages, keyboard mash (levels ``none`` and ``unclear``). Their words join the model's vocabulary, so the
+unknown-word check (:mod:`agent.grounder.policy`: an utterance with a word the model never saw acts only when
+the reading is very sure) did not apply to them, and "could you turn the music down" moved the place 3 cm down
+at 0.57.
 
 A *chatter word* is a content word (three letters or more; not a function word of :data:`FUNCTION_WORDS`, nor a
 word for the robot or its parts, :data:`ROBOT_WORDS`) that the training corpus says in at least ``min_seen`` of
 its sentences that are not about the robot's work (level ``unclear``: chatter, other languages, keyboard mash)
 and in none that is: no correction, stop or plan edit, and no praise or "go on" (level ``none``), since
-feedback words come with corrections ("nice, but a bit lower", "not exactly, more to the left"). The policy treats such a word like an unknown one: the reading must be very sure to act. The list is
-stored with the checkpoint (``config.json["chatter"]``); a finetune removes the words it taught
-(:mod:`agent.learn.finetune`).
+feedback words come with corrections ("nice, but a bit lower", "not exactly, more to the left"). The policy
+treats such a word like an unknown one: the reading must be very sure to act. The list is stored with the
+checkpoint (``config.json["chatter"]``); a finetune removes the words it taught (:mod:`agent.learn.finetune`).
 
 ``python3 -m agent.grounder.known_words CHECKPOINT`` adds the list to a checkpoint trained before it existed: it
 regenerates the checkpoint's training corpus from its stored config and refuses when that corpus's vocabulary

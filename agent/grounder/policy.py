@@ -150,11 +150,11 @@ class EmbeddedPolicy(Policy):
             parsed["heard_as"] = utterance
         if respelled:
             parsed["respelled"] = respelled
-        unknown = [w for w in tokens(utterance) if w.isalpha() and len(w) > 2 and w not in self.vocab
-                   and not any(w in o["name"].split() for o in objs)]
+        named = {w for o in objs for w in o["name"].split()}
+        unknown = [w for w in tokens(utterance) if w.isalpha() and len(w) > 2 and w not in self.vocab and w not in named]
         if unknown:
             parsed["unknown_words"] = unknown
-        chatter = [w for w in tokens(utterance) if w in self.reader.chatter and not any(w in o["name"].split() for o in objs)]
+        chatter = [w for w in tokens(utterance) if w in self.reader.chatter and w not in named]
         if chatter:  # words known only from talk that changes nothing ("the music", "my car"): as sure as for unknown words
             parsed["chatter_words"] = chatter
         if intent.level == "none":

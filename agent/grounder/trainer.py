@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from .apply import pair_indices
-from .known_words import chatter_vocabulary, vocabulary
 from .corpus import generate
+from .known_words import chatter_vocabulary, vocabulary
 from .labels import CLASS_HEADS
 from .model import MODES, Encoder, GrounderNet, NetConfig, object_features, save_checkpoint
 from hardware import runtime
