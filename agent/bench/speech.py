@@ -11,7 +11,8 @@ at 20 dB and 10 dB SNR. Figures (``noise`` levels: clean, 20 dB, 10 dB):
   (../shared/eval/score_grounding.py checks) from the typed text / from the transcript;
   ``spoken_over_typed`` their ratio.
 - ``stop_recall``: spoken stop phrases that the stop spotter caught; ``false_stops_per_hour``: spotter
-  hits in the non-stop speech, per hour of it.
+  hits in the non-stop speech, per hour of it; ``false_stops``: each of those hits (noise level, the phrase
+  said, its recording, seconds into it), ``stops_missed``: the first ten stop phrases it did not catch.
 - ``stop_latency_ms``: end of the stop word (from the clean recording) -> the spotter's call, on a
   real-time clock: chunks arrive every 20 ms as from a microphone and each waits for the previous one's
   processing (measured wall time on this CPU), so a slow decode delays what follows.
@@ -188,7 +189,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
         text = phrases[k % len(phrases)]
         v, s = _voice(k + 3)
         clean = speak(text, work / "clean" / f"run{k:04d}.wav", v, s, pad_s=float(rng.uniform(0.15, 0.4)))
-        stretches.append(clean)
+        stretches.append((text, clean))
         total += len(read_wav(clean)) / 16000
         k += 1
     log(f"corpus: {len(cases)} corrections, {len(stops)} stop phrases, {total / 60:.1f} min of non-stop speech "
@@ -265,6 +266,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
         warm()
     res["stop_recall"], res["false_stops_per_hour"], lat = {}, {}, []
     missed: list[dict[str, Any]] = []
+    false_at: list[dict[str, Any]] = []  # where the non-stop speech made the spotter call a stop
     for name in NOISE:
         caught = 0
         for phrase, clean, var in stops:
@@ -277,17 +279,19 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
             elif len(missed) < 10:
                 missed.append({"noise": name, "phrase": phrase, "file": clean.name, "heard": getattr(spotter, "last_text", "")})
         false, dur = 0, 0.0
-        for clean in stretches:
+        for text, clean in stretches:
             path = clean if NOISE[name] is None else _variants(clean, work, 5000 + int(clean.stem[3:]))[name]
             hits, d = _spot(spotter, read_wav(path))
             false += len(hits)
             dur += d
+            false_at += [{"noise": name, "said": text, "file": clean.name, "at_s": round(t, 2)} for t, _f in hits]
         res["stop_recall"][name] = round(caught / max(1, len(stops)), 4)
         res["false_stops_per_hour"][name] = round(false / max(dur, 1e-9) * 3600, 2)
         log(f"{name}: stop recall {res['stop_recall'][name]:.3f}; {false} false stops in {dur / 60:.1f} min")
     res["stop_latency_ms_p50"] = round(percentile(lat, 50), 1)
     res["stop_latency_ms_p95"] = round(percentile(lat, 95), 1)
     res["stops_missed"] = missed
+    res["false_stops"] = false_at
     res.update({"cases": len(cases), "stop_phrases": len(stops), "nonstop_minutes": round(total / 60, 2),
                 "recognizer": recognizer_kind, "whisper_model": cfg.whisper_model, "whisper_window_s": cfg.whisper_window_s,
                 "whisper_fixes": cfg.whisper_fixes, "whisper_lexicon_weight": cfg.whisper_lexicon_weight,
