@@ -69,13 +69,15 @@ def spot_beside(aim: tuple[float, float], occupant: tuple[float, float], need: f
     return ox + dx / d * need, oy + dy / d * need
 
 
-_UNKNOWN = re.compile(r"(?:do not|don't) know the words? ((?:'[^']+'(?:,\s*|\s+and\s+)?)+)", re.I)
+_QUOTED = "'[^']+'|\"[^\"]+\""  # 'aft' or "didn't"
+_UNKNOWN = re.compile(rf"(?:do not|don't) know the words? ((?:(?:{_QUOTED})(?:,\s*|\s+and\s+)?)+)", re.I)
 
 
 def unknown_words_named(question: Optional[str]) -> frozenset[str]:
     """The words a robot's question says it does not know ("I don't know the words 'aft', 'skosh'; ..."), lower case."""
     m = _UNKNOWN.search(question or "")
-    return frozenset(w.lower() for w in re.findall(r"'([^']+)'", m.group(1))) if m else frozenset()
+    words = (w.strip("'\"").lower() for w in re.findall(_QUOTED, m.group(1))) if m else ()
+    return frozenset(w[:-2] if w.endswith("n't") else w for w in words)  # "didn't": the letter run "didn" (phrases.words_of)
 
 
 @dataclass

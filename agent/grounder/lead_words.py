@@ -21,7 +21,8 @@ NEGATING = frozenset({"no", "not", "dont", "don", "doesnt", "doesn", "didnt", "d
 # words that say no direction, amount or argument by themselves: verbs of motion, articles, pronouns, fillers
 FRAME_WORDS = frozenset({"to", "the", "a", "an", "it", "its", "that", "this", "there", "here", "move", "moving", "go", "going",
                          "come", "coming", "put", "shift", "bring", "take", "get", "do", "make", "try", "please", "now", "just",
-                         "then", "and", "so", "ok", "okay", "um", "uh", "uhh", "er", "erm", "like", "you", "your", "can", "could",
+                         "then", "and", "so", "ok", "okay", "um", "uh", "uhh", "er", "erm", "mm", "mmm", "hm", "hmm", "hmmm",
+                         "mhm", "like", "you", "your", "can", "could",
                          "will", "would", "should", "need", "needs", "let", "lets", "s", "of", "with", "for", "on", "in", "at"})
 MAX_LEAD = 2  # at most two unknown words in the verb's place ("gently dip down")
 
@@ -48,6 +49,16 @@ def same_reading(a: object, b: object) -> bool:
     return all(getattr(a, k, None) == getattr(b, k, None) for k in keys)
 
 
+
+
+HESITATIONS = frozenset({"um", "uh", "uhh", "er", "erm", "mm", "mmm", "hm", "hmm", "hmmm", "mhm"})
+
+
+def only_hesitation(text: str) -> bool:
+    """Whether ``text`` is nothing but hesitation sounds ("mm", "hmm, uh"): a clause that names no change at all
+    (unlike "go on then", whose frame words still mean "more of the same")."""
+    words = tokens(text)
+    return bool(words) and all(w in HESITATIONS for w in words)
 
 
 def says_nothing(utterance: str) -> bool:

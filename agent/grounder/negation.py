@@ -4,13 +4,29 @@ The model reads words, and a negated direction is still a direction: it read "do
 and moved. :func:`negated` lists what the words after a negating word (up to the end of its clause) name, as
 (head, sign) pairs of :mod:`agent.grounder.labels` (x / y / z offsets, speed, force); the policy asks instead of
 acting when its reading goes one of those ways. A reading the other way stands: "don't grip so hard" read as a
-softer grip is what was meant.
+softer grip is what was meant. Contractions the grammar never says negate too ("you didn't ...", "it isn't ..."),
+and a word followed by "enough" names the opposite way: "you didn't grip it hard enough" must not become a
+softer grip (it was read as one, 0.91 sure), "not far enough" must not go back.
 """
 from __future__ import annotations
 
 import re
 
-_NEGATOR = re.compile(r"\b(?:don'?t|do not|does not|doesn'?t|never|not|no more|stop going|quit going|avoid going)\b")
+_NEGATOR = re.compile(r"\b(?:don'?t|do not|does not|doesn'?t|never|not|no more|stop going|quit going|avoid going"
+                      r"|[a-z]+n't|(?:did|is|was|are|were|could|would|should|has|have|ca|wo)nt)\b(?!\s+you\b)")
+# ("couldn't you go a bit lower", "why don't you go left": a request, not a negation)
+# "not hard enough", "you didn't go far enough": the user wants MORE of what the word names, so the negated way is
+# the opposite one. A word followed by "enough" inside a negation's scope counts this way, and only this way.
+_ENOUGH = (
+    (re.compile(r"\b(?:far|further|farther|forwards?)\s+enough\b"), ("x", "-")),
+    (re.compile(r"\b(?:close|closer|near|nearer|back)\s+enough\b"), ("x", "+")),
+    (re.compile(r"\bleft\s+enough\b"), ("y", "-")), (re.compile(r"\bright\s+enough\b"), ("y", "+")),
+    (re.compile(r"\b(?:high|higher|up)\s+enough\b"), ("z", "-")), (re.compile(r"\b(?:low|lower|down|deep|deeper)\s+enough\b"), ("z", "+")),
+    (re.compile(r"\b(?:fast|faster|quick|quickly|quicker)\s+enough\b"), ("speed", "-")),
+    (re.compile(r"\b(?:slow|slower|slowly)\s+enough\b"), ("speed", "+")),
+    (re.compile(r"\b(?:hard|harder|tight|tighter|tightly|firm|firmer|firmly)\s+enough\b"), ("force", "-")),
+    (re.compile(r"\b(?:soft|softer|gentle|gentler|gently|loose|looser)\s+enough\b"), ("force", "+")),
+)
 _WORDS = (
     (re.compile(r"\b(?:back|backwards?|closer|nearer|toward(?:s)? (?:me|us))\b"), ("x", "-")),
     (re.compile(r"\b(?:forwards?|further|farther|away)\b"), ("x", "+")),
@@ -22,14 +38,18 @@ _WORDS = (
 
 
 def negated(text: str) -> set[tuple[str, str]]:
-    """(head, sign) pairs named inside a negation's scope in ``text`` ("don't go down" -> {("z", "-")}); "not that
-    much" / "not so far" name no direction and give nothing."""
+    """(head, sign) pairs named inside a negation's scope in ``text`` ("don't go down" -> {("z", "-")}; "not low
+    enough" -> {("z", "+")}); "not that much" / "not so far" name no direction and give nothing."""
     t = (text or "").lower().replace("’", "'")
     out: set[tuple[str, str]] = set()
     for m in _NEGATOR.finditer(t):
         scope = t[m.end():]
         end = re.search(r"[,.;!?]|\b(?:but|instead|rather)\b", scope)
         scope = scope[: end.start()] if end else scope
+        for rx, pair in _ENOUGH:
+            if rx.search(scope):
+                out.add(pair)
+                scope = rx.sub(" ", scope)
         for rx, pair in _WORDS:
             if rx.search(scope):
                 out.add(pair)

@@ -63,6 +63,12 @@ def _objects(scene: Any) -> list[dict[str, Any]]:
     return scene["objects"]
 
 
+def as_said(token: str, utterance: str) -> str:
+    """A token as the user said it: "didn" of "it didn't go in" is "didn't" (the tokenizer splits contractions)."""
+    m = re.search(rf"\b{re.escape(token)}['’]t\b", utterance, re.I)
+    return m.group(0) if m else token
+
+
 class EmbeddedPolicy(Policy):
     """The learned embedded policy. ``checkpoint``: folder with ``heads.pt`` + ``config.json``
     (default ``agent/checkpoints/embedded``); ``threads``: torch CPU threads for inference; ``viewpoint``:
@@ -186,7 +192,7 @@ class EmbeddedPolicy(Policy):
                              question=f"you said not to go that way, and I read {said!r} as {guess}; which way should it go?")
         if unknown and intent.confidence < self.unknown_word_below and "read_without" not in parsed:
             return Grounding("none", keep, parsed=parsed,
-                             question=f"I don't know the word{'s' if len(unknown) > 1 else ''} {', '.join(repr(w) for w in unknown)}; "
+                             question=f"I don't know the word{'s' if len(unknown) > 1 else ''} {', '.join(repr(as_said(w, said)) for w in unknown)}; "
                                       f"did you mean {guess}? say it again in other words")
         if chatter and intent.confidence < self.unknown_word_below:
             return Grounding("none", keep, parsed=parsed,

@@ -10,7 +10,9 @@ Accepted when all hold:
    ``max_flip`` (1 %) wrong. The regression suite is fixed: the held-out log slice, safety cases (stop words
    and non-corrections: praise, chatter, contradictions without content) and a generated held-out slice
    (test templates, fixed seed), plus the dev set's contract cases (``shared/eval/grounding_dev.jsonl``,
-   read for this check only, never trained on) when it is present;
+   read for this check only, never trained on) when it is present. The held-out and generated cases are judged
+   on the heads as the reader reads them (:func:`exact_correct`); the safety and dev cases through the full
+   policy with its thresholds and rules (a stop read as a stop; anything else leaves the plan as it was);
 3. **plan arguments no worse**: the learned plan arguments (:mod:`agent.learn.plan_args`) answer the held-out
    episodes' steps (the default where it worked, the value that worked where a correction set one); of the answers
    the active checkpoint gets right, the candidate gets at most ``max_flip`` wrong.
@@ -86,10 +88,17 @@ def read_heads(ex: dict[str, Any]) -> Optional[frozenset[str]]:
     return frozenset(heads)
 
 
+NOT_NONE_READ = ("active", "x", "y", "z", "yaw", "speed", "force", "height", "plan_op")
+"""Heads the reader (:mod:`agent.grounder.reader`) reads without their "none" class once it knows they change: the
+active set of a new skill change, each argument that set names, and the plan edit of a plan-level reading."""
+
+
 @torch.no_grad()
 def exact_correct(net: torch.nn.Module, data: FeatureSet, batch: int = 256) -> list[bool]:
     """Per example: is every labelled head the policy reads for it (:func:`read_heads`), every pointer and set
-    membership predicted right?"""
+    membership predicted right? Heads are read as the reader reads them: the argmax, and for the heads of
+    :data:`NOT_NONE_READ` whose label names a change, the best class other than "none" (a reading whose active set
+    is wrong is already wrong on the ``active`` head)."""
     net.eval()
     out_ok: list[bool] = []
     for s in range(0, len(data), batch):
@@ -102,6 +111,9 @@ def exact_correct(net: torch.nn.Module, data: FeatureSet, batch: int = 256) -> l
             has = (y != IGNORE) & torch.tensor([r is None or k in r for r in reads])
             if has.any():
                 pred = out[k].argmax(-1)
+                if k in NOT_NONE_READ:  # as the reader does: an argument it changes gets its best class other than "none"
+                    named = torch.tensor([r is not None for r in reads]) & (y != IGNORE) & (y != 0)
+                    pred = torch.where(named, out[k][:, 1:].argmax(-1) + 1, pred)
                 ok &= ~has | (pred == y)
         for j in range(len(idx)):
             if b["has_set"][j]:
@@ -153,6 +165,37 @@ def dev_scores(checkpoint: str, path: Path) -> list[bool]:
     return oks
 
 
+def safety_scores(checkpoint: str, examples: list[dict[str, Any]]) -> list[bool]:
+    """Per safety case (stop words and non-corrections), through the full policy with its thresholds, as a user
+    meets it: a stop must be read as a stop, and anything else must leave the plan as it was (asking is fine)."""
+    from agent.grounder.policy import EmbeddedPolicy
+
+    pol = EmbeddedPolicy(checkpoint)
+    oks = []
+    for ex in examples:
+        try:
+            g = pol.ground(ex["scene"], ex["task"], ex["plan"], ex["step"], ex.get("history", []), [], ex["utterance"])
+        except Exception:  # a policy error is a failed case
+            oks.append(False)
+            continue
+        if ex["labels"]["level"] == "stop":
+            oks.append(g.level == "stop")
+        else:
+            oks.append(g.level not in ("skill", "plan") and not g.changes and g.plan == ex["plan"])
+    return oks
+
+
+def with_safety(checkpoint: str, regression: FeatureSet, head_ok: list[bool]) -> list[bool]:
+    """``head_ok`` with the regression suite's safety cases judged by :func:`safety_scores` instead."""
+    idx = [i for i, ex in enumerate(regression.examples) if ex.get("source") == "safety" and "scene" in ex]
+    if not idx:
+        return head_ok
+    out = list(head_ok)
+    for i, ok in zip(idx, safety_scores(checkpoint, [regression.examples[i] for i in idx])):
+        out[i] = ok
+    return out
+
+
 def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression: FeatureSet, cfg: GateConfig,
           log: Callable[[str], None] = print, plan_args: Optional[dict[str, Any]] = None) -> GateReport:
     """Compare two checkpoints on the held-out new utterances and the regression suite (module docstring).
@@ -166,8 +209,8 @@ def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression
     h_c = exact_correct(c_net, heldout) if len(heldout) else []
     acc_a = sum(h_a) / max(1, len(h_a))
     acc_c = sum(h_c) / max(1, len(h_c))
-    r_a = exact_correct(a_net, regression) + h_a
-    r_c = exact_correct(c_net, regression) + h_c
+    r_a = with_safety(active_ckpt, regression, exact_correct(a_net, regression)) + h_a
+    r_c = with_safety(candidate_ckpt, regression, exact_correct(c_net, regression)) + h_c
     parts: dict[str, Any] = {}
     dev_a = dev_c = None
     dev = Path(cfg.dev) if cfg.dev else (DEV_SET if cfg.dev is None else None)

@@ -20,6 +20,8 @@ format of :mod:`agent.grounder.corpus` (``kind`` "ground" or "plan", ``scene``, 
 - **kept** needs the episode to succeed, or the correction to be the last word about its step; and a step it
   changed must have run and worked after it (not merely worked already before it).
 - Corrections said before the first step (step 0, no step run yet) are treated like any other.
+- A revealed label (undone, contradicted, restated) of an utterance that says its own size in a unit ("4 cm to
+  port") takes the "said a number" class for the one offset or yaw it moves (:func:`said_size`).
 - A successful episode also gives a **task -> plan** example: the task text, the scene, and the pick/place
   pairs of the final plan (whose arguments are kept in ``final_plan`` for the chat export); the arguments that
   worked, by the looks of each step's object, are learnt by :mod:`agent.learn.plan_args`.
@@ -273,6 +275,21 @@ def _plan_example(rec: dict[str, Any]) -> Optional[dict[str, Any]]:
             "episode": rec.get("id")}
 
 
+def said_size(lab: dict[str, str], utterance: str) -> dict[str, str]:
+    """A revealed label of an utterance that says its own size ("4 cm to port", "aft by 4 cm"): the one offset (yaw)
+    it moves gets the "said a number" class ``n``, whatever size the answer or restatement that revealed it had;
+    the number itself is read from the words at grounding time. Other labels are returned as they are."""
+    from agent.grounder.numbers import parse_quantities
+
+    q = parse_quantities(utterance)
+    moved = [k for k in SIGNED_KEYS + SCALE_KEYS if lab.get(k, "none") != "none"]
+    if len(q) != 1 or len(moved) != 1 or moved[0] not in SIGNED_KEYS:
+        return lab
+    if (q[0].kind == "length") != (moved[0] != "yaw"):
+        return lab
+    return {**lab, moved[0]: lab[moved[0]][0] + "n"}
+
+
 def _sure(ev: dict[str, Any]) -> bool:
     """Whether the policy read a correction surely, in words it knows: then "no, the other way" right after it is
     the user taking back a direction they said backwards, not a misreading, and it teaches nothing."""
@@ -353,7 +370,7 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
             stats.dropped += 1
             continue
         if source != "kept":  # a revealed label stands for itself, not for "more of the last one"
-            lab = ({**lab[0], "hist": "new", "hmag": "same"}, lab[1], lab[2])
+            lab = (said_size({**lab[0], "hist": "new", "hmag": "same"}, str(ev["utterance"])), lab[1], lab[2])
         labels[i] = lab
         history = [{"utterance": e["utterance"], "step": e.get("step", 0)} for e in evs[:i]
                    if e.get("kind") == "correction" and e.get("step") == ev.get("step")]

@@ -83,3 +83,30 @@ def test_words_that_name_no_change_never_move_the_arm() -> None:
         assert g.level == "none" and g.question and g.plan == pl, text
     g, pl = ground("come closer")
     assert g.level == "skill" and offset_delta(g, pl, 1)[0] < 0
+
+
+def test_contractions_negate_and_not_x_enough_wants_more_of_x() -> None:
+    assert negated("you didn't grip it hard enough") == {("force", "-")}
+    assert negated("it isn't left enough") == {("y", "-")} and negated("you're not low enough") == {("z", "+")}
+    assert negated("that wasnt left") == {("y", "+")}
+    assert negated("couldn't you go a bit lower") == set()  # a request, not a negation
+    g, pl = ground("you didn't grip it hard enough", step=0)  # the model alone read it as a softer grip, 0.91 sure
+    assert g.level == "none" and g.question and g.plan == pl
+    g, pl = ground("couldn't you go a bit lower")
+    assert g.level == "skill" and offset_delta(g, pl, 1)[2] < 0
+
+
+def test_an_unknown_contraction_is_named_as_it_was_said() -> None:
+    g, _ = ground("it didn't go in")
+    assert g.level == "none" and g.question and "didn't" in g.question and "'didn'" not in g.question
+
+
+def test_a_hesitation_sound_never_moves_the_arm() -> None:
+    # the model read a bare "mm" (a unit without a number) as 3 cm down, 0.76 sure, alone or as a clause
+    for text in ("mm", "hmm", "mm, how are you", "mm, what time is it"):
+        g, pl = ground(text)
+        assert g.level == "none" and g.plan == pl, text
+    g, pl = ground("5 mm lower")
+    assert g.level == "skill" and -0.006 < offset_delta(g, pl, 1)[2] < 0
+    g, pl = ground("hmm, a bit lower")
+    assert g.level == "skill" and offset_delta(g, pl, 1)[2] < 0

@@ -193,3 +193,12 @@ def test_other_way_after_a_sure_reading_is_the_users_slip_and_teaches_nothing():
     unsure = corr("ease it right", 2.0, PLAN, wrong, {"level": "skill", "signed": {"y": "-m"}, "confidence": 0.6})
     g = grounds(episode_examples(record([unsure, c2], utterances=[no])))
     assert g["ease it right"]["source"] == "contradicted" and g["ease it right"]["labels"]["y"] == "+m"
+
+
+def test_an_utterance_that_says_its_size_takes_the_number_class_from_its_answer():
+    q = asked("4 cm to port", 2.0, "port")
+    c = corr("move it leftward", 2.5, PLAN, moved(PLAN, 1, dy=0.03), {"level": "skill", "signed": {"y": "+m"}, "confidence": 0.91})
+    lab = grounds(episode_examples(record([c], utterances=[q])))["4 cm to port"]["labels"]
+    assert lab["y"] == "+n" and lab["active"] == "y"  # the size is the one said, not the answer's 3 cm
+    lab = grounds(episode_examples(record([c], utterances=[asked("a good bit to port", 2.0, "port")])))["a good bit to port"]["labels"]
+    assert lab["y"] == "+m"

@@ -167,6 +167,7 @@ def test_told_a_word_is_unknown_the_user_restates_without_it() -> None:
 
     assert unknown_words_named("I don't know the words 'aye', 'skosh'; did you mean up?") == {"aye", "skosh"}
     assert unknown_words_named("I am not sure what 'port' means") == frozenset() and unknown_words_named(None) == frozenset()
+    assert unknown_words_named("I don't know the word \"didn't\"; did you mean back?") == {"didn"}  # as phrases.words_of splits it
     sailor = PhraseBank.load(str(Path(__file__).resolve().parents[2] / "sim" / "phrases" / "sailor.json"))
     checked = 0
     for seed in range(12):
