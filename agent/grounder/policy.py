@@ -29,7 +29,7 @@ from .apply import Effect, Intent, apply_effect, apply_plan_op, pair_indices
 from .labels import CLASS_HEADS
 from .lead_words import says_nothing
 from .model import MODES, Encoder, load_checkpoint
-from .negation import goes_negated_way
+from .negation import goes_negated_way, negated, too_far
 from .numbers import SAFETY_WORDS, is_safety_stop, tokens
 from .reader import Reader
 from .relative import VIEWPOINTS, find_relative
@@ -188,8 +188,11 @@ class EmbeddedPolicy(Policy):
                 intent, guess = said_way, self._describe(said_way)
                 parsed = {**parsed, **intent.to_dict(), "confidence": round(intent.confidence, 4), "negated_clause": True}
         if intent.level == "skill" and intent.hist == "new" and goes_negated_way(intent.signed, intent.scale, utterance):
+            overdone = bool(too_far(utterance)) and not negated(utterance)
             return Grounding("none", keep, parsed={**parsed, "negated": True},
-                             question=f"you said not to go that way, and I read {said!r} as {guess}; which way should it go?")
+                             question=(f"you said it went too far that way, and I read {said!r} as {guess}; which way should it go?"
+                                       if overdone else
+                                       f"you said not to go that way, and I read {said!r} as {guess}; which way should it go?"))
         if unknown and intent.confidence < self.unknown_word_below and "read_without" not in parsed:
             return Grounding("none", keep, parsed=parsed,
                              question=f"I don't know the word{'s' if len(unknown) > 1 else ''} {', '.join(repr(as_said(w, said)) for w in unknown)}; "

@@ -110,3 +110,26 @@ def test_a_hesitation_sound_never_moves_the_arm() -> None:
     assert g.level == "skill" and -0.006 < offset_delta(g, pl, 1)[2] < 0
     g, pl = ground("hmm, a bit lower")
     assert g.level == "skill" and offset_delta(g, pl, 1)[2] < 0
+
+
+OVERDONE = {  # complaint alone -> the way the arm must not go further (head, sign)
+    "too high": ("z", "+"), "you're way too low": ("z", "-"), "too far to the left": ("y", "+"),
+    "it went too far left": ("y", "+"), "that's too much to the right": ("y", "-"), "way too far forward": ("x", "+"),
+    "you are too close to me": ("x", "-"), "it's too far over to the right": ("y", "-"),
+}
+
+
+def test_a_complaint_that_a_way_was_overdone_never_goes_further_that_way() -> None:
+    from agent.grounder.negation import too_far
+
+    assert too_far("too far") == set() and too_far("me too") == set() and too_far("move it left too") == set()
+    axes = {"x": 0, "y": 1, "z": 2}
+    for text, (head, sign) in OVERDONE.items():
+        assert too_far(text) == {(head, sign)}, text
+        g, pl = ground(text)  # the model alone read "too high" as up, "too far to the left" as left (0.78-0.90)
+        d = offset_delta(g, pl, 1)[axes[head]] if g.level == "skill" else 0.0
+        assert (d > 0) != (sign == "+") or d == 0, (text, g.changes)
+    g, pl = ground("too high, go down a bit")  # the fix said with it stands
+    assert g.level == "skill" and offset_delta(g, pl, 1)[2] < 0
+    g, _ = ground("too fast")
+    assert g.level == "skill" and g.plan[1]["args"]["speed"] < 1.0
