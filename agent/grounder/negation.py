@@ -62,6 +62,27 @@ def too_far(text: str) -> set[tuple[str, str]]:
     return out
 
 
+_ONLY_COMPLAINT = re.compile(
+    r"^(?:(?:no|oh|oops|hmm|uh|um|er|well|nope)[\s,.!]+)*"
+    r"(?:(?:you're|you are|it's|it is|that's|that is|this is|it went|you went|you've gone|it's gone|you're going|it's going|you moved)\s+)?"
+    r"(?:(?P<size>a bit|a little|a tad|slightly|just a bit|way|much|far)\s+)?too\s+(?:far\s+|much\s+)?"
+    r"(?:over\s+)?(?:to\s+(?:the\s+)?)?(?:[a-z]+)(?:\s+(?:to\s+)?(?:me|us))?(?:\s+now)?[\s.!]*$")
+
+
+def overdone_only(text: str) -> tuple[str, str, str] | None:
+    """(head, sign, size) when ``text`` is nothing but one complaint that a way was overdone ("too high",
+    "you're a bit too far left", "way too far forward"): the way it must not go further, and the size of the step
+    back ("s" after "a bit" / "a little", else "m", as the grammar labels a complaint said alone). Else None."""
+    t = " ".join((text or "").lower().replace("’", "'").split())
+    m = _ONLY_COMPLAINT.match(t)
+    ways = too_far(t) if m else set()
+    if len(ways) != 1:
+        return None
+    head, sign = next(iter(ways))
+    small = (m.group("size") or "") in ("a bit", "a little", "a tad", "slightly", "just a bit")
+    return head, sign, "s" if small else "m"
+
+
 def negated(text: str) -> set[tuple[str, str]]:
     """(head, sign) pairs named inside a negation's scope in ``text`` ("don't go down" -> {("z", "-")}; "not low
     enough" -> {("z", "+")}); "not that much" / "not so far" name no direction and give nothing."""

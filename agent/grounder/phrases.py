@@ -191,7 +191,7 @@ def evaluation_utterances(shared: Path | None = None, extra_files: Iterable[Path
 def write_blocklist(shared: Path | None, extra_files: Iterable[Path], out: Path = DATA / "blocked.json") -> int:
     evals = evaluation_utterances(shared, extra_files)
     d = {"_about": "Salted SHA-256 of evaluation utterances (3+ words, folded) the corpus must never generate; "
-                   "rebuild: python3 -m agent.grounder.phrases ../shared tests/data/real_corrections.jsonl tests/data/offtopic_talk.jsonl",
+                   "rebuild: python3 -m agent.grounder.phrases ../shared tests/data/real_corrections.jsonl tests/data/offtopic_talk.jsonl tests/data/overdone_complaints.jsonl",
          "salt": SALT, "sha256": sorted(digest(u) for u in evals)}
     out.write_text(json.dumps(d, indent=0) + "\n")
     blocked.cache_clear()

@@ -26,10 +26,10 @@ from agent.policy import Grounding, Policy, PolicyError
 from skills.schema import SkillArgError, diff_plans, validate_plan
 
 from .apply import Effect, Intent, apply_effect, apply_plan_op, pair_indices
-from .labels import CLASS_HEADS
+from .labels import CLASS_HEADS, SCALE_HEADS, SIGNED_HEADS
 from .lead_words import says_nothing
 from .model import MODES, Encoder, load_checkpoint
-from .negation import goes_negated_way, negated, too_far
+from .negation import goes_negated_way, negated, overdone_only, too_far
 from .numbers import SAFETY_WORDS, is_safety_stop, tokens
 from .reader import Reader
 from .relative import VIEWPOINTS, find_relative
@@ -163,6 +163,10 @@ class EmbeddedPolicy(Policy):
         chatter = [w for w in tokens(utterance) if w in self.reader.chatter and w not in named]
         if chatter:  # words known only from talk that changes nothing ("the music", "my car"): as sure as for unknown words
             parsed["chatter_words"] = chatter
+        fix = self._overdone_fix(intent, utterance) if not unknown and not chatter else None
+        if fix is not None:  # "too high" alone, read as up (or as "less of what?"): the step back it asks for
+            intent = fix
+            parsed = {**parsed, **intent.to_dict(), "confidence": round(intent.confidence, 4), "overdone": True}
         if intent.level == "none":
             return Grounding("none", keep, parsed=parsed)
         if intent.level == "unclear":
@@ -217,6 +221,24 @@ class EmbeddedPolicy(Policy):
             return Grounding("none", keep, question=f"{what}? I could not tell from {said!r}", parsed=parsed)
         parsed["effect"] = {"offset": effect.offset, "yaw": effect.yaw, "ratios": effect.ratios}
         return self._finish(scene, objs, before, keep, apply_effect(plan, step, effect), "skill", parsed)
+
+    def _overdone_fix(self, intent: Intent, utterance: str) -> Optional[Intent]:
+        """When ``utterance`` is only a complaint that a way was overdone (:func:`negation.overdone_only`: "too
+        high", "you're a bit too far right"), the step back it asks for, whatever the model read (it read "too high"
+        as up, "way too low" as "less of what?"): one step (small after "a bit", else medium) the other way, as the
+        grammar labels such a complaint, at least as sure as the bar to act. A stop reading is never replaced. Else
+        None."""
+        only = overdone_only(utterance)
+        if only is None or intent.level == "stop":
+            return None
+        head, sign, size = only
+        out = copy.deepcopy(intent)
+        out.level, out.hist, out.hmag, out.plan_op, out.obj, out.tgt = "skill", "new", "same", "none", None, None
+        out.signed = {k: "none" for k in SIGNED_HEADS}
+        out.scale = {k: "none" for k in SCALE_HEADS}
+        (out.signed if head in SIGNED_HEADS else out.scale)[head] = ("-" if sign == "+" else "+") + size
+        out.confidence = max(out.confidence, self.abstain_below)
+        return out
 
     def _finish(self, scene: dict[str, Any], objs: list[dict[str, Any]], before: list[dict[str, Any]], keep: list[dict[str, Any]],
                 new: list[dict[str, Any]], level: str, parsed: dict[str, Any]) -> Grounding:

@@ -119,16 +119,20 @@ OVERDONE = {  # complaint alone -> the way the arm must not go further (head, si
 }
 
 
-def test_a_complaint_that_a_way_was_overdone_never_goes_further_that_way() -> None:
-    from agent.grounder.negation import too_far
+def test_a_complaint_that_a_way_was_overdone_steps_back_the_other_way() -> None:
+    from agent.grounder.negation import overdone_only, too_far
 
     assert too_far("too far") == set() and too_far("me too") == set() and too_far("move it left too") == set()
+    assert overdone_only("too high") == ("z", "+", "m") and overdone_only("too high, go down a bit") is None
+    assert overdone_only("not too high") is None and overdone_only("you're a bit too far right") == ("y", "-", "s")
     axes = {"x": 0, "y": 1, "z": 2}
     for text, (head, sign) in OVERDONE.items():
         assert too_far(text) == {(head, sign)}, text
         g, pl = ground(text)  # the model alone read "too high" as up, "too far to the left" as left (0.78-0.90)
         d = offset_delta(g, pl, 1)[axes[head]] if g.level == "skill" else 0.0
-        assert (d > 0) != (sign == "+") or d == 0, (text, g.changes)
+        assert g.level == "skill" and g.parsed.get("overdone") and (d < 0) == (sign == "+") and d != 0, (text, g.changes)
+    g, pl = ground("you're a bit too far right")  # a small step back
+    assert 0 < offset_delta(g, pl, 1)[1] <= 0.02
     g, pl = ground("too high, go down a bit")  # the fix said with it stands
     assert g.level == "skill" and offset_delta(g, pl, 1)[2] < 0
     g, _ = ground("too fast")

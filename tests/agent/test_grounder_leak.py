@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 REAL = ROOT / "tests" / "data" / "real_corrections.jsonl"
 TALK = ROOT / "tests" / "data" / "offtopic_talk.jsonl"
+OVERDONE = ROOT / "tests" / "data" / "overdone_complaints.jsonl"
 
 
 def _evals() -> set[str]:
-    return phrases.evaluation_utterances(SHARED if (SHARED / "eval").is_dir() else None, [REAL, TALK])
+    return phrases.evaluation_utterances(SHARED if (SHARED / "eval").is_dir() else None, [REAL, TALK, OVERDONE])
 
 
 def _template_patterns() -> list[re.Pattern[str]]:
