@@ -26,12 +26,12 @@ from agent.policy import Grounding, Policy, PolicyError
 from skills.schema import SkillArgError, diff_plans, validate_plan
 
 from .apply import Effect, Intent, apply_effect, apply_plan_op, pair_indices
-from .labels import CLASS_HEADS, SCALE_HEADS, SIGNED_HEADS
+from .labels import CLASS_HEADS
 from .lead_words import says_nothing
 from .model import MODES, Encoder, load_checkpoint
 from .negation import goes_negated_way, negated, overdone_only, too_far
 from .numbers import SAFETY_WORDS, is_safety_stop, tokens
-from .reader import Reader
+from .reader import Reader, one_change
 from .relative import VIEWPOINTS, find_relative
 from .scene_words import kind_sound_alikes, seen, unknown_reference
 from .spelling import respell, strip_restate
@@ -232,12 +232,8 @@ class EmbeddedPolicy(Policy):
         if only is None or intent.level == "stop":
             return None
         head, sign, size = only
-        out = copy.deepcopy(intent)
-        out.level, out.hist, out.hmag, out.plan_op, out.obj, out.tgt = "skill", "new", "same", "none", None, None
-        out.signed = {k: "none" for k in SIGNED_HEADS}
-        out.scale = {k: "none" for k in SCALE_HEADS}
-        (out.signed if head in SIGNED_HEADS else out.scale)[head] = ("-" if sign == "+" else "+") + size
-        out.confidence = max(out.confidence, self.abstain_below)
+        out = one_change(intent, head, ("-" if sign == "+" else "+") + size, self.abstain_below)
+        out.hmag, out.plan_op, out.obj, out.tgt = "same", "none", None, None
         return out
 
     def _finish(self, scene: dict[str, Any], objs: list[dict[str, Any]], before: list[dict[str, Any]], keep: list[dict[str, Any]],

@@ -41,6 +41,18 @@ _LARGE_WORDS = re.compile(r"\b(a lot|much|way|far|a long way|lots)\b")
 _CLAUSES = re.compile(r"[,.;!?]+\s*|\s+-\s+|\s+(?:so|but|then)\s+")
 
 
+def one_change(intent: Intent, head: str, cls: str, floor: float) -> Intent:
+    """``intent`` made a new skill change of ``head`` alone, class ``cls`` ("-m"), read from words by a rule rather
+    than the model, so at least ``floor`` sure (the bar to act)."""
+    out = copy.deepcopy(intent)
+    out.level, out.hist = "skill", "new"
+    out.signed = {k: "none" for k in SIGNED_HEADS}
+    out.scale = {k: "none" for k in SCALE_HEADS}
+    (out.signed if head in SIGNED_HEADS else out.scale)[head] = cls
+    out.confidence = max(out.confidence, floor)
+    return out
+
+
 class Reader:
     """Readings of utterances by the trained heads ``net`` over the frozen encoder ``enc``. ``meta``: the
     checkpoint's config (softmax temperature, Platt calibration, vocabulary); ``abstain_below``: the calibrated
@@ -213,13 +225,7 @@ class Reader:
             return intent
         (ax, sg), = dirs
         mag = "s" if _SMALL_WORDS.search(t) else "l" if _LARGE_WORDS.search(t) else "m"
-        out = copy.deepcopy(intent)
-        out.hist = "new"
-        out.signed = {k: "none" for k in out.signed}
-        out.scale = {k: "none" for k in out.scale}
-        out.signed[ax] = sg + mag
-        out.confidence = max(out.confidence, self.abstain_below)
-        return out
+        return one_change(intent, ax, sg + mag, self.abstain_below)
 
     def without_negated(self, utterance: str, objs: list[dict[str, Any]], plan: list[dict[str, Any]], step: int,
                          has_history: bool) -> Optional[Intent]:

@@ -140,17 +140,15 @@ def safety_and_generated(cfg: GateConfig) -> list[dict[str, Any]]:
     return safety + gen
 
 
-def dev_scores(checkpoint: str, path: Path) -> list[bool]:
-    """Per dev case: does the full policy's answer pass the contract checks (``score_grounding.check_case``)?"""
+def dev_scores(pol: Any, path: Path) -> list[bool]:
+    """Per dev case: does the full policy's answer (``pol``: an :class:`~agent.grounder.policy.EmbeddedPolicy`)
+    pass the contract checks (``score_grounding.check_case``)?"""
     import importlib.util
-
-    from agent.grounder.policy import EmbeddedPolicy
 
     spec = importlib.util.spec_from_file_location("score_grounding", path.parent / "score_grounding.py")
     mod = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(mod)
-    pol = EmbeddedPolicy(checkpoint)
     oks = []
     for line in path.read_text().splitlines():
         if not line.strip():
@@ -165,12 +163,10 @@ def dev_scores(checkpoint: str, path: Path) -> list[bool]:
     return oks
 
 
-def safety_scores(checkpoint: str, examples: list[dict[str, Any]]) -> list[bool]:
-    """Per safety case (stop words and non-corrections), through the full policy with its thresholds, as a user
-    meets it: a stop must be read as a stop, and anything else must leave the plan as it was (asking is fine)."""
-    from agent.grounder.policy import EmbeddedPolicy
-
-    pol = EmbeddedPolicy(checkpoint)
+def safety_scores(pol: Any, examples: list[dict[str, Any]]) -> list[bool]:
+    """Per safety case (stop words and non-corrections), through the full policy (``pol``: an
+    :class:`~agent.grounder.policy.EmbeddedPolicy`) with its thresholds, as a user meets it: a stop must be read as
+    a stop, and anything else must leave the plan as it was (asking is fine)."""
     oks = []
     for ex in examples:
         try:
@@ -185,13 +181,13 @@ def safety_scores(checkpoint: str, examples: list[dict[str, Any]]) -> list[bool]
     return oks
 
 
-def with_safety(checkpoint: str, regression: FeatureSet, head_ok: list[bool]) -> list[bool]:
+def with_safety(pol: Any, regression: FeatureSet, head_ok: list[bool]) -> list[bool]:
     """``head_ok`` with the regression suite's safety cases judged by :func:`safety_scores` instead."""
     idx = [i for i, ex in enumerate(regression.examples) if ex.get("source") == "safety" and "scene" in ex]
     if not idx:
         return head_ok
     out = list(head_ok)
-    for i, ok in zip(idx, safety_scores(checkpoint, [regression.examples[i] for i in idx])):
+    for i, ok in zip(idx, safety_scores(pol, [regression.examples[i] for i in idx])):
         out[i] = ok
     return out
 
@@ -200,22 +196,22 @@ def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression
           log: Callable[[str], None] = print, plan_args: Optional[dict[str, Any]] = None) -> GateReport:
     """Compare two checkpoints on the held-out new utterances and the regression suite (module docstring).
     ``plan_args``: the plan-argument check (:func:`agent.learn.plan_args.compare`) on the held-out episodes."""
-    from agent.grounder.model import load_checkpoint
+    from agent.grounder.policy import EmbeddedPolicy
 
-    a_net, _ = load_checkpoint(active_ckpt)
-    c_net, _ = load_checkpoint(candidate_ckpt)
+    a_pol, c_pol = EmbeddedPolicy(active_ckpt), EmbeddedPolicy(candidate_ckpt)  # their nets answer the head checks too
+    a_net, c_net = a_pol.net, c_pol.net
     reasons: list[str] = []
     h_a = exact_correct(a_net, heldout) if len(heldout) else []
     h_c = exact_correct(c_net, heldout) if len(heldout) else []
     acc_a = sum(h_a) / max(1, len(h_a))
     acc_c = sum(h_c) / max(1, len(h_c))
-    r_a = with_safety(active_ckpt, regression, exact_correct(a_net, regression)) + h_a
-    r_c = with_safety(candidate_ckpt, regression, exact_correct(c_net, regression)) + h_c
+    r_a = with_safety(a_pol, regression, exact_correct(a_net, regression)) + h_a
+    r_c = with_safety(c_pol, regression, exact_correct(c_net, regression)) + h_c
     parts: dict[str, Any] = {}
     dev_a = dev_c = None
     dev = Path(cfg.dev) if cfg.dev else (DEV_SET if cfg.dev is None else None)
     if dev is not None and dev.is_file():
-        d_a, d_c = dev_scores(active_ckpt, dev), dev_scores(candidate_ckpt, dev)
+        d_a, d_c = dev_scores(a_pol, dev), dev_scores(c_pol, dev)
         dev_a, dev_c = sum(d_a) / max(1, len(d_a)), sum(d_c) / max(1, len(d_c))
         r_a, r_c = r_a + d_a, r_c + d_c
     prev = sum(r_a)

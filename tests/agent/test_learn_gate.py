@@ -60,10 +60,12 @@ def test_an_argument_the_reading_changes_is_read_without_its_none_class() -> Non
 
 @pytest.mark.parametrize("utterance,level,right", [("stop", "stop", True), ("what a lovely day", "none", True)])
 def test_safety_cases_are_judged_through_the_full_policy(utterance: str, level: str, right: bool) -> None:
+    from agent.grounder.policy import EmbeddedPolicy
     from agent.learn.gate import safety_scores
 
+    pol = EmbeddedPolicy(str(shipped_checkpoint()))
     ex = _skill_example(utterance, "z", "+l")
     ex["labels"] = {**ex["labels"], "level": level}
-    assert safety_scores(str(shipped_checkpoint()), [ex]) == [right]
+    assert safety_scores(pol, [ex]) == [right]
     moved = {**ex, "labels": {**ex["labels"], "level": "none"}, "utterance": "a lot higher"}
-    assert safety_scores(str(shipped_checkpoint()), [moved]) == [False]  # a motion on a non-correction fails it
+    assert safety_scores(pol, [moved]) == [False]  # a motion on a non-correction fails it
