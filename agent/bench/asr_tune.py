@@ -19,6 +19,7 @@ fixes that rewrite no known word to ``speech/data/whisper_fixes.json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -37,10 +38,10 @@ SHARED = ROOT.parent / "shared"
 
 def training_cases(n: int, seed: int = 11, avoid: set[str] | None = None) -> list[dict[str, Any]]:
     """Up to ``n`` grounding cases (contract form, with ``expect`` checks) from the grounder's training grammar,
-    said without its typing noise, none in ``avoid`` (folded texts); no utterance of the evaluation sets, of any
-    length (the few short ones the grammar says are dropped after drawing, so ids stay put)."""
+    said without its typing noise, none in ``avoid`` (folded texts) nor in :func:`evaluation_texts` (the few short
+    ones the grammar says are dropped after drawing, so ids stay put)."""
     from agent.grounder import corpus
-    from agent.grounder.phrases import evaluation_utterances, fold, is_blocked
+    from agent.grounder.phrases import fold, is_blocked
 
     held = {fold(json.loads(line)["utterance"]) for line in HELDOUT.read_text().splitlines() if line.strip()}
     rng = random.Random(f"asr-tune-{seed}")
@@ -57,11 +58,21 @@ def training_cases(n: int, seed: int = 11, avoid: set[str] | None = None) -> lis
         ex["utterance"] = text
         out.append(corpus.to_case(ex, f"{'t' if seed == 11 else f's{seed}-'}{len(out):03d}"))
     # the grammar may say a short evaluation utterance ("slow down"; only 3+ words are blocked in training): not here
-    evals = held | evaluation_utterances(SHARED if (SHARED / "eval").is_dir() else None, [REAL])
-    dev = SHARED / "eval" / "grounding_dev.jsonl"
-    if dev.is_file():
-        evals |= {fold(json.loads(line)["utterance"]) for line in dev.read_text().splitlines() if line.strip()}
+    evals = evaluation_texts()
     return [c for c in out if fold(c["utterance"]) not in evals]
+
+
+def evaluation_texts() -> set[str]:
+    """Folded evaluation utterances: those of the speech test corpus (the dev cases and the held-out speech set) of any
+    length, and of 3+ words those of ../shared/eval's phrase bank and the real phrasings (the grammar itself says
+    two-word phrases such as "go down"). Nothing the recogniser is tuned or trained on may be one."""
+    from agent.grounder.phrases import evaluation_utterances, fold
+
+    evals = evaluation_utterances(SHARED if (SHARED / "eval").is_dir() else None, [REAL])  # 3+ words (the leak rule's)
+    for f in (HELDOUT, SHARED / "eval" / "grounding_dev.jsonl"):  # the speech test corpus's utterances: any length
+        if f.is_file():
+            evals |= {fold(json.loads(line)["utterance"]) for line in f.read_text().splitlines() if line.strip()}
+    return evals
 
 
 def build(cases: list[dict[str, Any]], work: Path) -> dict[str, dict[str, Path]]:
@@ -71,7 +82,13 @@ def build(cases: list[dict[str, Any]], work: Path) -> dict[str, dict[str, Path]]
     out = {}
     for i, c in enumerate(cases):
         v, s = VOICES[i % len(VOICES)], SPEEDS[(i // len(VOICES)) % len(SPEEDS)]
-        clean = speak(c["utterance"], work / "clean" / f"{c['id']}-{v}-{s}.wav", v, s)
+        path = work / "clean" / f"{c['id']}-{v}-{s}.wav"
+        said = path.with_suffix(".txt")
+        if path.is_file() and said.is_file() and said.read_text() != c["utterance"]:  # an id that now names another phrase
+            for k in NOISE:
+                (work / k / path.name).unlink(missing_ok=True)
+        clean = speak(c["utterance"], path, v, s)
+        said.write_text(c["utterance"])
         out[c["id"]] = {k: clean if snr is None else add_noise(clean, work / k / clean.name, snr, 3000 + i)
                         for k, snr in NOISE.items()}
     return out
@@ -135,10 +152,10 @@ def cached_decode(rec: Any, cases: list[dict[str, Any]], wavs: dict[str, dict[st
                   log: Callable[[str], None]) -> tuple[dict[tuple[str, str], list], float]:
     """:func:`decode_all`, kept in ``work/nbest-TAG-*.json`` per setting (entries keyed by case id, noise and
     the said text; only missing ones are decoded); (n-best lists, ms a decode, 0 when all were kept)."""
-    import hashlib
 
     key = json.dumps([rec.model_name, rec.beam_size, rec.prompt_prefix, rec.names_in_prompt, rec.words_for_numbers,
-                      rec.no_repeat_ngram, rec.window_s] + ([{"constrain": rec.constrain}] if rec.constrain != "off" else []))
+                      rec.no_repeat_ngram, rec.window_s] + ([{"constrain": rec.constrain}] if rec.constrain != "off" else [])
+                     + ([{"adapter": _adapter_key(rec)}] if _adapter_key(rec) else []))
     f = work / f"nbest-{tag}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json"
     kept = json.loads(f.read_text()) if f.is_file() else {}
     todo = [c for c in cases if any(f"{c['id']}|{k}|{c['utterance']}" not in kept for k in NOISE)]
@@ -153,6 +170,14 @@ def cached_decode(rec: Any, cases: list[dict[str, Any]], wavs: dict[str, dict[st
         f.write_text(json.dumps(kept))
         log(f"decoded {len(new)} recordings with {rec.model_name} ({ms:.0f} ms each) -> {f}")
     return {(c["id"], k): kept[f"{c['id']}|{k}|{c['utterance']}"] for c in cases for k in NOISE}, ms
+
+
+def _adapter_key(rec: Any) -> str:
+    """The sha1 (12 hex) of the decoder adapter the recogniser merges, '' without one."""
+    from speech.whisper import adapter_path
+
+    p = adapter_path(getattr(rec, "adapter", ""), rec.model_name)
+    return hashlib.sha1(p.read_bytes()).hexdigest()[:12] if p is not None else ""
 
 
 def _protected() -> frozenset[str]:

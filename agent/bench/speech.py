@@ -52,6 +52,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, default=10.0, help="minutes of non-stop speech for false stops (default 10)")
     p.add_argument("--spotter", default="kws", choices=("kws", "burst", "keyphrase"), help="stop spotter to measure")
     p.add_argument("--recognizer", default="whisper", choices=("whisper", "sphinx"), help="recogniser to measure")
+    p.add_argument("--adapter", default="default", help="Whisper decoder adapter: default (speech/data/whisper_base_adapter.npz), none, or a file")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
@@ -151,7 +152,8 @@ def _endpoint_delay(segmenter: Any, audio: np.ndarray, end_s: float) -> float:
 
 
 def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minutes: float = 10.0,
-          spotter_kind: str = "kws", recognizer_kind: str = "whisper", log: Callable[[str], None] = print) -> dict[str, Any]:
+          spotter_kind: str = "kws", recognizer_kind: str = "whisper", log: Callable[[str], None] = print,
+          adapter: str = "default") -> dict[str, Any]:
     """Build (or reuse) the corpus and measure; returns the figures (see the module docstring)."""
     from agent.evaluate import percentile, read_cases
     from agent.factory import make_policy
@@ -166,7 +168,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
     if limit:
         cases = cases[:limit]
     work.mkdir(parents=True, exist_ok=True)
-    cfg = SpeechConfig(recognizer=recognizer_kind, spotter=spotter_kind)
+    cfg = SpeechConfig(recognizer=recognizer_kind, spotter=spotter_kind, whisper_adapter=adapter)
     t_build = time.perf_counter()
     corr = {}
     for i, c in enumerate(cases):
@@ -296,7 +298,7 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
                 "recognizer": recognizer_kind, "whisper_model": cfg.whisper_model, "whisper_window_s": cfg.whisper_window_s,
                 "whisper_fixes": cfg.whisper_fixes, "whisper_lexicon_weight": cfg.whisper_lexicon_weight,
                 "whisper_constrain": cfg.whisper_constrain, "whisper_constrain_gap": cfg.whisper_constrain_gap,
-                "whisper_lm_weight": cfg.whisper_lm_weight,
+                "whisper_lm_weight": cfg.whisper_lm_weight, "whisper_adapter": _adapter_name(cfg),
                 "vad": cfg.vad, "spotter": spotter_kind})
     if spotter_kind == "kws":
         res.update({"spotter_threshold": spotter.threshold, "spotter_consecutive": spotter.consecutive})
@@ -304,6 +306,18 @@ def bench(cases_paths: list[str], scorer: str, work: Path, limit: int = 0, minut
         res.update({"spotter_model": spotter.model_name, "spotter_threshold": spotter.threshold,
                     "spotter_close_silence_s": round(spotter.gate.close_frames * 0.02, 3)})
     return res
+
+
+def _adapter_name(cfg: Any) -> str | None:
+    """The decoder adapter the recogniser merged: its file name and the first 12 hex of its sha1; None without one."""
+    import hashlib
+
+    from speech.whisper import adapter_path
+
+    if cfg.recognizer != "whisper":
+        return None
+    p = adapter_path(cfg.whisper_adapter, cfg.whisper_model)
+    return f"{p.name}@{hashlib.sha1(p.read_bytes()).hexdigest()[:12]}" if p is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -319,7 +333,7 @@ def run(args: argparse.Namespace) -> int:
 
     t0, cpu0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     res = bench(cases, args.scorer, Path(args.work), args.limit, args.minutes, args.spotter, args.recognizer,
-                log=lambda m: print(m, file=sys.stderr if args.json else sys.stdout, flush=True))
+                log=lambda m: print(m, file=sys.stderr if args.json else sys.stdout, flush=True), adapter=args.adapter)
     res["wall_s"] = round(time.perf_counter() - t0, 1)
     res["cpu_share"] = round((time.process_time() - cpu0) / max(res["wall_s"], 1e-9), 2)
     res["load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]

@@ -35,6 +35,7 @@ from .reader import Reader, one_change
 from .relative import VIEWPOINTS, find_relative
 from .scene_words import kind_sound_alikes, seen, unknown_reference
 from .spelling import respell, strip_restate
+from .turns import turned_side
 from hardware import runtime
 from hardware.scene import COLORS
 
@@ -167,6 +168,10 @@ class EmbeddedPolicy(Policy):
         if fix is not None:  # "too high" alone, read as up (or as "less of what?"): the step back it asks for
             intent = fix
             parsed = {**parsed, **intent.to_dict(), "confidence": round(intent.confidence, 4), "overdone": True}
+        turn = self._turn_fix(intent, utterance)
+        if turn is not None:  # "rotate left", read as a move to the left: a turn of the same size
+            intent = turn
+            parsed = {**parsed, **intent.to_dict(), "turned": True}
         if intent.level == "none":
             return Grounding("none", keep, parsed=parsed)
         if intent.level == "unclear":
@@ -234,6 +239,22 @@ class EmbeddedPolicy(Policy):
         head, sign, size = only
         out = one_change(intent, head, ("-" if sign == "+" else "+") + size, self.abstain_below)
         out.hmag, out.plan_op, out.obj, out.tgt = "same", "none", None, None
+        return out
+
+    @staticmethod
+    def _turn_fix(intent: Intent, utterance: str) -> Optional[Intent]:
+        """When ``utterance`` turns toward a side (:func:`turns.turned_side`: "rotate left", "twist it to the right a
+        bit") and the reading is a new sideways move and no turn, the same reading with the move made a turn of the
+        same size (left counter-clockwise); else None. A number said with it must be an angle."""
+        side = turned_side(utterance)
+        if side is None or intent.level != "skill" or intent.hist != "new":
+            return None
+        y, yaw = intent.signed.get("y", "none"), intent.signed.get("yaw", "none")
+        if y == "none" or yaw != "none" or (y.endswith("n") and not intent.angles):
+            return None
+        out = copy.deepcopy(intent)
+        out.signed["y"], out.signed["yaw"] = "none", side + y[1:]
+        out.order = ["yaw" if a == "y" else a for a in out.order]
         return out
 
     def _finish(self, scene: dict[str, Any], objs: list[dict[str, Any]], before: list[dict[str, Any]], keep: list[dict[str, Any]],

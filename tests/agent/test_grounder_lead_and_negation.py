@@ -137,3 +137,19 @@ def test_a_complaint_that_a_way_was_overdone_steps_back_the_other_way() -> None:
     assert g.level == "skill" and offset_delta(g, pl, 1)[2] < 0
     g, _ = ground("too fast")
     assert g.level == "skill" and g.plan[1]["args"]["speed"] < 1.0
+
+
+def test_a_turn_toward_a_side_turns_the_gripper_and_never_moves_it_sideways() -> None:
+    from agent.grounder.turns import turned_side
+
+    assert turned_side("rotate left") == "+" and turned_side("twist it to the right a bit") == "-"
+    assert turned_side("turn the gripper a little to the left") == "+"
+    assert turned_side("rotate it clockwise") is None and turned_side("turn it and move left") is None
+    assert turned_side("move it left") is None and turned_side("a bit to the left") is None
+    for text, sign in (("rotate left", 1), ("turn it to the right", -1), ("rotate the gripper left a little", 1)):
+        g, pl = ground(text)  # the model alone read these as a 3 cm move sideways (0.90 sure)
+        assert g.level == "skill" and g.parsed.get("turned"), (text, g.changes)
+        assert offset_delta(g, pl, 1) == [0.0, 0.0, 0.0], (text, g.changes)
+        assert sign * (g.plan[1]["args"]["yaw"] - pl[1]["args"]["yaw"]) > 0.1, (text, g.changes)
+    g, pl = ground("move it to the left")  # a move stays a move
+    assert offset_delta(g, pl, 1)[1] > 0 and g.plan[1]["args"]["yaw"] == pl[1]["args"]["yaw"]
