@@ -7,6 +7,7 @@ noise ratio measured over the speech samples (not the silence around them).
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,16 +37,26 @@ def _run(cmd: list[str]) -> None:
 
 def speak(text: str, out: str | Path, voice: str = "en-us", speed: int = 160, pad_s: float = 0.5) -> Path:
     """Say ``text`` into ``out`` (16 kHz mono), with ``pad_s`` of silence before and after. Cached: an
-    existing file is kept."""
+    existing file is kept. Safe when several processes fill the same cache (files of this process's own
+    name, renamed into place when whole)."""
     out = Path(out)
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    raw = out.with_suffix(".raw.wav")
-    _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text])
-    _run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out), "pad", str(pad_s), str(pad_s)])
-    raw.unlink(missing_ok=True)
+    raw, tmp = _own(out, ".raw.wav"), _own(out, ".part.wav")
+    try:
+        _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text])
+        _run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(tmp), "pad", str(pad_s), str(pad_s)])
+        os.replace(tmp, out)
+    finally:
+        raw.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
     return out
+
+
+def _own(out: Path, suffix: str) -> Path:
+    """A working file beside ``out`` that no other process names (its pid in the name)."""
+    return out.with_name(f"{out.stem}.{os.getpid()}{suffix}")
 
 
 def speech_span(audio: np.ndarray, rel: float = 0.02) -> tuple[float, float]:
@@ -64,7 +75,7 @@ def add_noise(clean: str | Path, out: str | Path, snr_db: float, seed: int = 0) 
     a = read_wav(clean)
     dur = len(a) / SAMPLE_RATE
     out.parent.mkdir(parents=True, exist_ok=True)
-    noise = out.with_suffix(".noise.wav")
+    noise = _own(out, ".noise.wav")
     s = int(hashlib.sha1(f"{seed}-{Path(clean).name}".encode()).hexdigest()[:6], 16)
     _run(["sox", "-R", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(noise), "synth", f"{dur:.3f}",
           "brownnoise", "synth", f"{dur:.3f}", "pinknoise", "mix", "dither", "-s"])
@@ -78,4 +89,6 @@ def add_noise(clean: str | Path, out: str | Path, snr_db: float, seed: int = 0) 
     pn = float(np.mean(n ** 2)) + 1e-12
     mixed = a + n * np.sqrt(ps / pn / 10 ** (snr_db / 10.0))
     peak = float(np.max(np.abs(mixed)))
-    return write_wav(out, mixed / peak * 0.9 if peak > 0.99 else mixed)
+    tmp = write_wav(_own(out, ".part.wav"), mixed / peak * 0.9 if peak > 0.99 else mixed)
+    os.replace(tmp, out)
+    return out

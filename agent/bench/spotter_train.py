@@ -52,6 +52,8 @@ WIN_S = 1.0  # s of digital silence before every clip (what the spotter holds af
 HOMOPHONES = ("weight",)
 RECALL = 0.995  # held-out recall the threshold must keep in every noise condition
 FALSE_PER_10MIN = 0.5
+PHRASES = 1500  # whole grammar corrections the non-stop training speech draws from (--phrases)
+HELD_PHRASES = 200  # whole corrections in the held-out speech (after its 8 min of sentences)
 LABEL_FROM_S = 0.12  # s after a stop word's end from which a window is trained to hold it (latency spent on context)
 
 
@@ -109,10 +111,27 @@ def _mix(a: np.ndarray, snr_db: float | None, rng: np.random.Generator) -> np.nd
     return np.concatenate([np.zeros(int(WIN_S * 16000), np.float32), a.astype(np.float32)])
 
 
-class Maker:
-    """Builds training clips from the pieces of ``spotter_training.json`` (``kws``) and the grounder's fragments."""
+def correction_phrases(n: int, seed: str = "spotter-nonstop") -> list[str]:
+    """``n`` whole corrections of the grounder's training grammar (``asr_tune.lm_phrases``: never an evaluation
+    utterance) that hold no stop word, no form of one and no homophone of one: what a person says while the arm
+    moves, which the spotter must let pass ("move faster", "rotate it a bit clockwise")."""
+    from agent.bench.asr_tune import lm_phrases
 
-    def __init__(self, seed: int) -> None:
+    banned = set(STOPS) | set(HOMOPHONES) | {"stopped", "stopping", "stops", "waiting", "waits", "halted", "halting", "halts"}
+    out: list[str] = []
+    for text in lm_phrases(3 * n, set(), seed):
+        if not {w.strip(".,!?'\"") for w in text.lower().replace("-", " ").split()} & banned:
+            out.append(text)
+            if len(out) == n:
+                break
+    return out
+
+
+class Maker:
+    """Builds training clips from the pieces of ``spotter_training.json`` (``kws``), the grounder's fragments and,
+    with ``phrases`` > 0, that many whole corrections of its grammar (:func:`correction_phrases`)."""
+
+    def __init__(self, seed: int, phrases: int = 0) -> None:
         from agent.grounder.phrases import load_pools
 
         raw = json.loads(TRAINING.read_text())["kws"]
@@ -122,6 +141,7 @@ class Maker:
         self.fragments = sorted({p.replace("{r}", "red block").replace("{o}", "blue block").replace("{t}", "green bowl")
                                  .replace("{f}", "") for pool in load_pools().values() for p in pool.core
                                  if not set(p.lower().split()) & sw and len(p.split()) <= 3})
+        self.phrases = correction_phrases(phrases) if phrases > 0 else []
         self.rng = np.random.default_rng(seed)
 
     def voice(self) -> tuple[str, int, int]:
@@ -187,7 +207,14 @@ class Maker:
         return self._join(pieces)
 
     def nonstop_clip(self) -> Clip:
+        """Non-stop sentences; with correction phrases, half the clips are 1-3 whole corrections said in a row (a
+        quarter of those then a word that sounds close to a stop word, "on top", "way more")."""
         voice, speed, pitch = self.voice()
+        if self.phrases and self.rng.random() < 0.5:
+            said = [str(t) for t in self.rng.choice(self.phrases, size=int(self.rng.integers(1, 4)))]
+            if self.rng.random() < 0.25:  # a correction that ends on a word close to a stop word ("... on top")
+                said.append(str(self.rng.choice(self.confusable)))
+            return self._join([(_trim(render(t, voice, speed, pitch)), 0) for t in said])
         pieces = [(_trim(render(self.sentence(), voice, speed, pitch)), 0) for _ in range(int(self.rng.integers(1, 3)))]
         return self._join(pieces)
 
@@ -227,11 +254,11 @@ def labels(n_frames: int, words: list[tuple[float, float, int]], from_s: float =
 
 
 def build(n_stop: int, n_nonstop: int, n_confusable: int, seed: int, log: Callable[[str], None],
-          label_from_s: float = LABEL_FROM_S) -> tuple[list[np.ndarray], list[np.ndarray]]:
+          label_from_s: float = LABEL_FROM_S, phrases: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Features and labels of the training clips (each clip clean or noisy, twice)."""
     from speech.melspec import log_mel
 
-    mk = Maker(seed)
+    mk = Maker(seed, phrases)
     rng = np.random.default_rng(seed + 2)  # noise apart from the Maker's, so what is said depends on the seed alone
     feats, ys = [], []
     t0 = time.perf_counter()
@@ -347,11 +374,17 @@ def train(feats: list[np.ndarray], ys: list[np.ndarray], steps: int, seed: int, 
 def held_out_texts() -> tuple[list[str], list[str]]:
     """(stop phrases, non-stop texts) of the held-out speech: spotter_training.json 'stop' three times and each
     stop word six times; its 'other' phrases but the homophone 'weight' (espeak-ng says it exactly as 'wait':
-    no acoustic spotter tells them apart) and 400 sentences of :meth:`Maker.sentence` with another seed."""
+    no acoustic spotter tells them apart), 400 sentences of :meth:`Maker.sentence` with another seed, then
+    :data:`HELD_PHRASES` whole corrections drawn with another seed, none of those a training run with up to
+    :data:`PHRASES` phrases says."""
+    from agent.grounder.phrases import fold
+
     raw = json.loads(TRAINING.read_text())
     mk = Maker(seed=12345)
+    trained = {fold(t) for t in correction_phrases(PHRASES)}
+    fresh = [t for t in correction_phrases(4 * HELD_PHRASES, seed="spotter-heldout") if fold(t) not in trained]
     return (list(raw["stop"]) * 3 + list(STOPS) * 6,
-            [t for t in raw["other"] if t not in HOMOPHONES] + [mk.sentence() for _ in range(400)])
+            [t for t in raw["other"] if t not in HOMOPHONES] + [mk.sentence() for _ in range(400)] + fresh[:HELD_PHRASES])
 
 
 def held_out(work: Path, minutes: float, log: Callable[[str], None]) -> tuple[list[tuple[Path, dict[str, Path]]], list[dict[str, Path]]]:
@@ -448,11 +481,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python3 -m agent.bench.spotter_train", description=__doc__.split("\n\n")[0])
     p.add_argument("--stop-clips", type=int, default=2500, help="training clips holding a stop word")
     p.add_argument("--nonstop-clips", type=int, default=2500, help="training clips of non-stop speech")
-    p.add_argument("--confusable-clips", type=int, default=1500, help="training clips of words that sound close to a stop word")
+    p.add_argument("--confusable-clips", type=int, default=2500, help="training clips of words that sound close to a stop word")
     p.add_argument("--steps", type=int, default=3000, help="training steps (batches of 256 windows)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--held-minutes", type=float, default=8.0, help="minutes of held-out non-stop speech")
+    p.add_argument("--phrases", type=int, default=PHRASES, help="whole grammar corrections that half the non-stop clips are "
+                   "made of (0: none, as the networks before them)")
+    p.add_argument("--held-minutes", type=float, default=12.0, help="minutes of held-out non-stop speech")
     p.add_argument("--work", default=str(Path.home() / ".cache" / "robocorrect" / "spotter-heldout-2"), help="held-out audio cache")
     p.add_argument("--label-from", type=float, default=LABEL_FROM_S,
                    help="s after a stop word's end from which windows are trained to hold it (-0.03: the word-end net)")
@@ -475,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.pair:
         return _pair(a, log)
     t0 = time.perf_counter()
-    feats, ys = build(a.stop_clips, a.nonstop_clips, a.confusable_clips, a.seed, log, a.label_from)
+    feats, ys = build(a.stop_clips, a.nonstop_clips, a.confusable_clips, a.seed, log, a.label_from, a.phrases)
     log(f"training speech: {len(feats)} clips, {sum(len(f) for f in feats) / 6000:.1f} min ({time.perf_counter() - t0:.0f} s)")
     weights = train(feats, ys, a.steps, a.seed, log)
     stops, nonstop = held_out(Path(a.work), a.held_minutes, log)
@@ -494,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
                     "the threshold chosen on held-out speech of its own; never tuned on the bench speech test corpus",
             "threshold": c["threshold"], "consecutive": res["consecutive"], "refractory_s": res["refractory_s"],
             "nets": [weights_path.name], "trained_with": {"stop_clips": a.stop_clips, "nonstop_clips": a.nonstop_clips, "confusable_clips": a.confusable_clips,
-                             "steps": a.steps, "seed": a.seed, "label_from_s": a.label_from},
+                             "steps": a.steps, "seed": a.seed, "label_from_s": a.label_from, "phrases": a.phrases},
             "held_out": {k: v for k, v in res.items() if k != "table"},
             "train_s": round(time.perf_counter() - t0, 1)}, indent=1) + "\n")
     print(json.dumps({k: v for k, v in res.items() if k != "table"} | {"train_s": round(time.perf_counter() - t0, 1)}))

@@ -122,8 +122,8 @@ def test_training_speech_holds_no_test_utterance(monkeypatch, test_utterances: s
     tw = json.loads(TUNED.read_text())["trained_with"]
     runs = list(tw.values()) if "seed" not in tw else [tw]
     assert runs and all(r and "seed" in r for r in runs)
-    for run in {(r["seed"], r["stop_clips"], r["nonstop_clips"], r["confusable_clips"]) for r in runs}:
-        mk = spotter_train.Maker(seed=run[0])
+    for run in {(r["seed"], r["stop_clips"], r["nonstop_clips"], r["confusable_clips"], r.get("phrases", 0)) for r in runs}:
+        mk = spotter_train.Maker(seed=run[0], phrases=run[4])
         for make, n in ((mk.stop_clip, run[1]), (mk.nonstop_clip, run[2]), (mk.confusable_clip, run[3])):
             for _ in range(n):
                 make()
