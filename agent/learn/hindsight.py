@@ -16,7 +16,7 @@ format of :mod:`agent.grounder.corpus` (``kind`` "ground" or "plan", ``scene``, 
 - **restated**: the next utterance about the same step says the same thing again (they share a content word:
   not a stop word, not a word in more than 20 % of the user's utterances), or it changed nothing because the
   policy asked back and the user answered with the next utterance -> the label of that next utterance (so a chain of restatements takes
-  the label of the one that finally worked).
+  the label of the one that finally worked); not an answer the policy read as more / less of the last change.
 - **kept** needs the episode to succeed, or the correction to be the last word about its step; and a step it
   changed must have run and worked after it (not merely worked already before it).
 - Corrections said before the first step (step 0, no step run yet) are treated like any other.
@@ -297,6 +297,12 @@ def _sure(ev: dict[str, Any]) -> bool:
     return float(p.get("confidence") or 0.0) >= SURE and not p.get("unknown_words")
 
 
+def _relative(ev: dict[str, Any]) -> bool:
+    """Whether the policy read ``ev`` as more, less or the reverse of the last change ("much further", "the other
+    way"): its change then says what the *last* correction was about, not what the user meant by its own words."""
+    return str((ev.get("parsed") or {}).get("hist") or "new") != "new"
+
+
 def _answer(evs: list[dict[str, Any]], ev: dict[str, Any], same: list[int], common: frozenset[str]):
     """The label of the answer to the robot's question about ``ev`` (an utterance it did not act on): the change
     the next utterance about the same step made, unless what the user said after that answer shows the answer
@@ -352,7 +358,9 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
             # "say it again in other words": the next utterance about the step answers; only one the robot acted on
             # says what was meant (one it asked about again is not followed further: the user may have moved on)
             asked = bool(not ev.get("changed") and ev.get("question") and grounded_next)
-            answered = asked and bool(nxt.get("changed"))
+            # an answer read as more / less / the reverse of the last change ("much further" after "heaps to port" was
+            # not understood) repeats the last move, which may have gone the other way: it says nothing of this one
+            answered = asked and bool(nxt.get("changed")) and not _relative(nxt)
             j = same[0] if (restated or answered) and same[0] in labels else None if asked else later_kept
             answer = _answer(evs, ev, same, common) if answered and j is None else None
             if answer is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):

@@ -202,3 +202,21 @@ def test_an_utterance_that_says_its_size_takes_the_number_class_from_its_answer(
     assert lab["y"] == "+n" and lab["active"] == "y"  # the size is the one said, not the answer's 3 cm
     lab = grounds(episode_examples(record([c], utterances=[asked("a good bit to port", 2.0, "port")])))["a good bit to port"]["labels"]
     assert lab["y"] == "+m"
+
+
+def test_an_answer_read_as_more_of_the_last_change_labels_nothing():
+    """ "heaps to port" was not understood; the user's answer "much further" was read as more of the last change (a
+    move to the right): its change says what the last correction was about, not what "heaps to port" meant."""
+    right = moved(PLAN, 1, dy=-0.03)
+    c1 = corr("move it rightward", 1.5, PLAN, right, {"level": "skill", "signed": {"y": "-m"}, "confidence": 0.91})
+    q = asked("heaps to port", 2.0, "port")
+    further = moved(right, 1, dy=-0.08)
+    c2 = corr("much further", 2.5, right, further, {"level": "skill", "hist": "repeat", "hmag": "large", "confidence": 0.91})
+    left = moved(further, 1, dy=0.08)
+    c3 = corr("much further leftward", 3.0, further, left, {"level": "skill", "signed": {"y": "+l"}, "confidence": 0.91})
+    g = grounds(episode_examples(record([c1, c2, c3], utterances=[q], success=False)))
+    assert "heaps to port" not in g
+    # an answer in words of its own still labels it
+    c2 = corr("much further leftward", 2.5, right, moved(right, 1, dy=0.08), {"level": "skill", "signed": {"y": "+l"}, "confidence": 0.91})
+    g = grounds(episode_examples(record([c1, c2], utterances=[q], success=False)))
+    assert g["heaps to port"]["labels"]["y"] == "+l"
