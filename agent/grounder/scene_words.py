@@ -56,12 +56,17 @@ def unknown_reference(text: str, objs: Sequence[dict[str, Any]]) -> Optional[str
 # Words a speech recogniser puts in place of a kind word ("the green black" for "the green block", "the red ball" for
 # "the red bowl"): sound-alikes, plain English, not from any evaluation file.
 SOUND_ALIKES = {"black": "block", "blog": "block", "blocked": "block", "ball": "bowl", "bold": "bowl", "bowel": "bowl"}
+# ... and in place of a colour word ("the blew block", "no, the read one"): homophones, read as the colour only right
+# before a kind word or "one(s)", where no other reading is plain English.
+COLOR_SOUND_ALIKES = {"blew": "blue", "bleu": "blue", "read": "red", "reed": "red"}
 
 
 def kind_sound_alikes(text: str, objs: Sequence[dict[str, Any]]) -> tuple[str, dict[str, str]]:
     """``text`` with a sound-alike of a kind word read as that kind word where it stands as the noun after a colour
     or size word ("the small green black" -> "the small green block") and the scene has no object it could name
-    itself (no black object, no ball); returns (new text, {old: new})."""
+    itself (no black object, no ball), and a homophone of a colour read as that colour right before a kind word or
+    "one" ("the blew block" -> "the blue block", so a colour the scene lacks is asked about, not guessed); returns
+    (new text, {old: new})."""
     colors = {o.get("color") for o in objs}
     kinds = {o.get("kind") for o in objs}
     done: dict[str, str] = {}
@@ -71,6 +76,14 @@ def kind_sound_alikes(text: str, objs: Sequence[dict[str, Any]]) -> tuple[str, d
         lw = w.lower()
         if not lw.strip() or not lw[0].isalpha():
             continue
+        colour = COLOR_SOUND_ALIKES.get(lw)
+        if colour:
+            nxt = next((x.lower() for x in words[i + 1:] if x.strip() and x[0].isalpha()), "")
+            if nxt in KIND_WORDS or nxt in SOUND_ALIKES or nxt in ("one", "ones"):
+                words[i] = colour if w.islower() else colour.capitalize()
+                done[lw] = colour
+                prev = colour
+                continue
         new = SOUND_ALIKES.get(lw)
         if new and new in kinds and (prev in COLOR_WORDS or prev in SKIP) and COLOR_WORDS.get(lw) not in colors:
             nxt = next((x.lower() for x in words[i + 1:] if x.strip() and x[0].isalpha()), "")

@@ -35,3 +35,20 @@ def test_a_users_own_word_is_not_respelled_into_another_language():
 
     assert respell("a good bit to port", set())[0] == "a good bit to port"
     assert not {"por", "favor", "despacio"} & lexicon()
+
+
+def test_a_misheard_colour_before_a_kind_word_is_read_as_the_colour() -> None:
+    """'the blew block' is what a recogniser writes for 'the blue block': with no blue block in the scene the robot
+    asks (it picked the small red block before), with one it takes it; 'read' stays a verb where no kind word follows."""
+    from agent.grounder.scene_words import kind_sound_alikes
+    from tests.agent.grounder_helpers import obj, pick_place, scene_rgby, shipped_policy
+
+    objs = scene_rgby()["objects"]
+    assert kind_sound_alikes("no, take the blew block", objs) == ("no, take the blue block", {"blew": "blue"})
+    assert kind_sound_alikes("no, the read one", objs)[0] == "no, the red one"
+    assert kind_sound_alikes("read the label first", objs) == ("read the label first", {})
+    no_blue = {"objects": [o for o in objs if o["color"] != "blue"] + [obj("small red block", "block", "red", 0.03, 0.5, 0.0)]}
+    g = shipped_policy().ground(no_blue, "put the red block in the green bowl", pick_place(), 0, [], [], "take the blew block")
+    assert g.level == "none" and g.question.startswith("there is no blue block")
+    g = shipped_policy().ground(scene_rgby(), "put the red block in the green bowl", pick_place(), 0, [], [], "take the blew block")
+    assert g.plan[0]["args"]["object"] == "blue block"

@@ -114,12 +114,19 @@ def test_the_torch_decoder_writes_what_ctranslate2_writes(say) -> None:
     enc, _ = rec._encode(audio)  # noqa: SLF001
     dec = decoder_from(path / "model.bin", rank=0, scale=1.0).eval()
     prompt = [rec._prev, *rec._tok.encode(" " + rec.prompt.strip(), add_special_tokens=False).ids] + rec._sot  # noqa: SLF001
-    toks, eot = list(prompt), rec._tok.token_to_id("<|endoftext|>")  # noqa: SLF001
-    with torch.no_grad():
-        audio_t = torch.tensor(np.asarray(enc))
-        for _ in range(40):
-            t = int(dec(torch.tensor([toks]), audio_t)[0, -1].argmax())
-            if t == eot:
-                break
-            toks.append(t)
-    assert rec._tok.decode(toks[len(prompt):]).strip() == rec.hypotheses(audio, 1)[0][0]  # noqa: SLF001
+    # CTranslate2's own greedy decode, with its log-probabilities over the vocabulary at each of 12 steps
+    r = rec._model.generate(enc, [prompt], beam_size=1, return_logits_vocab=True, max_length=len(prompt) + 12)[0]  # noqa: SLF001
+    ids = list(r.sequences_ids[0])
+    ct2 = np.stack([np.asarray(x, np.float32).reshape(-1) for x in r.logits[0]])
+    ct2 = ct2 - np.logaddexp.reduce(ct2, axis=1, keepdims=True)
+    with torch.no_grad():  # the torch decoder fed the same tokens
+        z = dec(torch.tensor([prompt + ids]), torch.tensor(np.asarray(enc)))[0, len(prompt) - 1:len(prompt) - 1 + len(ct2)]
+    ours = torch.log_softmax(z, -1).numpy()
+    top = np.argsort(-ct2, axis=1)[:, :5]
+    diff = np.abs(np.take_along_axis(ours, top, 1) - np.take_along_axis(ct2, top, 1)).max()
+    # int8 weights there, float32 here: up to 0.96 nats apart on CTranslate2's five likeliest tokens (measured); one
+    # decoder layer's rows shuffled puts them 4.6 apart. (Greedy texts are no test: after "... to the left." both
+    # models rate "end of text" and " Move" within 0.1 nats, and a tie falls either way, even from run to run there.)
+    assert diff <= 1.5, (rec._tok.decode(ids), diff)  # noqa: SLF001
+    said = (ids + [rec._tok.token_to_id("<|endoftext|>")])[:len(ours)]  # the last step may be its end of text  # noqa: SLF001
+    assert (ours.argmax(1) == np.asarray(said)).mean() >= 0.8
