@@ -362,6 +362,8 @@ def episode_examples(rec: dict[str, Any], stats: Optional[HindsightStats] = None
             # not understood) repeats the last move, which may have gone the other way: it says nothing of this one
             answered = asked and bool(nxt.get("changed")) and not _relative(nxt)
             j = same[0] if (restated or answered) and same[0] in labels else None if asked else later_kept
+            if j is not None and answered and not restated and _answer(evs, ev, same, common) is None:
+                j = None  # the user undid, took back or went back on the answer: whatever it came to mean, not this
             answer = _answer(evs, ev, same, common) if answered and j is None else None
             if answer is not None and not CONTRADICTION.search(str(ev.get("utterance", ""))):
                 source, lab = "restated", answer

@@ -220,3 +220,21 @@ def test_an_answer_read_as_more_of_the_last_change_labels_nothing():
     c2 = corr("much further leftward", 2.5, right, moved(right, 1, dy=0.08), {"level": "skill", "signed": {"y": "+l"}, "confidence": 0.91})
     g = grounds(episode_examples(record([c1, c2], utterances=[q], success=False)))
     assert g["heaps to port"]["labels"]["y"] == "+l"
+
+
+def test_an_answer_the_user_then_took_back_labels_nothing():
+    """ "lift her a skosh" was not understood; the user went on to the grip ("slack the grip off") and then took that
+    back ("the other way"): the grip change, flipped or not, is not what "lift her a skosh" meant."""
+    q = asked("lift her a skosh", 2.0, "skosh")
+    looser = copy.deepcopy(PLAN)
+    looser[1]["args"]["force"] = 13.4
+    before = copy.deepcopy(PLAN)
+    before[1]["args"]["force"] = 20.0
+    c1 = corr("slack the grip off", 2.5, before, looser, {"level": "skill", "signed": {"force": "-m"}, "confidence": 0.6})
+    no = {"utterance": "the other way", "kind": "correction", "level": "none", "step": 1, "t": 3.0, "changes": []}
+    harder = copy.deepcopy(looser)
+    harder[1]["args"]["force"] = 30.0
+    c2 = corr("grip it harder", 3.5, looser, harder, {"level": "skill", "signed": {"force": "+m"}, "confidence": 0.9})
+    g = grounds(episode_examples(record([c1, c2], utterances=[q, no])))
+    assert g["slack the grip off"]["source"] == "contradicted"  # the answer itself is still learnt from
+    assert "lift her a skosh" not in g
