@@ -7,7 +7,8 @@ never the observer, the world, the scene or its quirks, so reading a hidden phys
 mass, pocket offset, force threshold, quirk params) is impossible for it, not just avoided: no field of an
 observation carries one, and ``tests/sim/test_observe.py`` walks the user's reachable objects to check that.
 
-Frames and units: robot base frame (x forward, y left, z up), metres.
+Frames and units: robot base frame (x forward, y left, z up), metres; yaw in radians about z (counter-clockwise
+seen from above).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ TILTED_RAD = 0.5  # an object tilted more than this (rad) is seen as knocked ove
 @dataclass(frozen=True)
 class Seen:
     """One object as it looks: ``name``, ``kind`` (block, bowl, tray), ``color``, ``size`` (small, medium, large for
-    blocks; '' for containers), ``position`` (m, base frame; the centre), ``upright`` (not tipped over)."""
+    blocks; '' for containers), ``position`` (m, base frame; the centre), ``upright`` (not tipped over), ``yaw``
+    (rad, how it is turned about z; a person sees a cube's turn modulo a quarter turn)."""
 
     name: str
     kind: str
@@ -34,6 +36,7 @@ class Seen:
     size: str
     position: Vec3
     upright: bool = True
+    yaw: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,9 @@ class Observation:
     the plan step that picked it up (the robot announces its plan, so a person knows which step that was);
     ``objects``: every object where it rests now; ``held``: the object in the gripper (None: nothing);
     ``heading``: while a pick or place runs, the point the gripper is heading for (m); ``heading_to``: the object
-    or container it is heading for; ``event``: what visibly went wrong in the step just run ('missed_grasp',
+    or container it is heading for; ``heading_yaw``: while a place runs, how the carried object will be turned when
+    it is put down (rad): how it hung in the gripper when the place began plus the turn the robot announced
+    (the place's ``yaw``); ``event``: what visibly went wrong in the step just run ('missed_grasp',
     'slipped', 'dropped', 'knocked_over', 'missed_target', 'stopped') or None; ``step_ok``: whether that step
     visibly did what it should (after_step only); ``plan_done``: the robot has nothing left to do.
     """
@@ -60,6 +65,7 @@ class Observation:
     held: Optional[str] = None
     heading: Optional[Vec3] = None
     heading_to: Optional[str] = None
+    heading_yaw: Optional[float] = None
     event: Optional[str] = None
     step_ok: Optional[bool] = None
     plan_done: bool = False
@@ -81,14 +87,15 @@ class Observation:
         return a.position[0] - b.position[0], a.position[1] - b.position[1]
 
 
-def _seen(o: Any, position: Sequence[float], upright: bool = True) -> Seen:
+def _seen(o: Any, position: Sequence[float], upright: bool = True, yaw: float = 0.0) -> Seen:
     return Seen(o.name, o.kind, o.color, size_word(o.size) if o.kind == "block" else "",
-                (round(float(position[0]), 4), round(float(position[1]), 4), round(float(position[2]), 4)), upright)
+                (round(float(position[0]), 4), round(float(position[1]), 4), round(float(position[2]), 4)), upright,
+                round(float(yaw), 4))
 
 
 def visible_scene(scene: Scene) -> tuple[Seen, ...]:
     """The scene as a person sees it before anything moves (no quirks, no mass, no friction)."""
-    return tuple(_seen(o, o.position) for o in scene.objects)
+    return tuple(_seen(o, o.position, yaw=o.yaw) for o in scene.objects)
 
 
 class Observer:
@@ -98,16 +105,17 @@ class Observer:
     def __init__(self, world: Any, scene: Scene) -> None:
         self._world = world
         self._scene = scene
+        self._carry: Optional[tuple[int, str, float]] = None  # (step, object, its yaw) when the running place began
 
     def _objects(self) -> tuple[Seen, ...]:
         out = []
         for o in self._scene.objects:
             try:
-                pos, _ = self._world.pose(o.name)
+                pos, yaw = self._world.pose(o.name)
                 tilt = float(self._world.tilt(o.name)) if o.kind == "block" else 0.0
             except Exception:  # noqa: BLE001 - an object the world does not have
                 continue
-            out.append(_seen(o, pos, upright=tilt < TILTED_RAD))
+            out.append(_seen(o, pos, upright=tilt < TILTED_RAD, yaw=yaw))
         return tuple(out)
 
     def _relations(self, objects: tuple[Seen, ...]) -> tuple[tuple[str, str, str], ...]:
@@ -150,6 +158,21 @@ class Observer:
         off = a.get("offset") or (0.0, 0.0, 0.0)
         return (round(x + float(off[0]), 4), round(y + float(off[1]), 4), round(z + float(off[2]), 4)), name
 
+    def _heading_yaw(self, phase: str, step: int, call: Optional[dict[str, Any]], held: Optional[str],
+                     objects: tuple[Seen, ...]) -> Optional[float]:
+        """How the carried object will be turned when a running place puts it down (rad): its yaw at this place's
+        first look (the motion has not turned yet; ``agent.bench.teach_users`` looks at its first control tick) plus
+        the place's announced ``yaw``. None outside a running place."""
+        if phase != "moving" or not call or call.get("skill") != "place" or not held:
+            self._carry = None
+            return None
+        if self._carry is None or self._carry[:2] != (step, held):
+            seen = next((o for o in objects if o.name == held), None)
+            if seen is None:
+                return None
+            self._carry = (step, held, seen.yaw)
+        return round(self._carry[2] + float(call.get("args", {}).get("yaw") or 0.0), 4)
+
     def look(self, phase: str, step: int, plan: Sequence[dict[str, Any]], outcome: Any = None, plan_done: bool = False) -> Observation:
         """One observation at ``phase`` of step ``step`` of ``plan``; ``outcome``: the just-run step's
         ``skills.base.Outcome`` (after_step), of which only its visible failure code and success are used."""
@@ -166,10 +189,11 @@ class Observer:
             picked_at = next((j for j in range(step - 1, -1, -1) if plan[j]["skill"] == "pick"), None)
             about = plan[picked_at].get("args", {}).get("object") if picked_at is not None else None
         heading, heading_to = self._heading(call, held) if phase == "moving" else (None, None)
+        heading_yaw = self._heading_yaw(phase, step, call, held, objects)
         event = getattr(outcome, "failure", None) if outcome is not None else None
         ok = bool(getattr(outcome, "success", False)) if outcome is not None else None
         return Observation(phase=phase, step=step, skill=call["skill"] if call else None, objects=objects, object=about, picked_at=picked_at, held=held,
-                           heading=heading, heading_to=heading_to, event=event, step_ok=ok, plan_done=plan_done,
+                           heading=heading, heading_to=heading_to, heading_yaw=heading_yaw, event=event, step_ok=ok, plan_done=plan_done,
                            relations=self._relations(objects))
 
 

@@ -3,10 +3,13 @@ number, an occasional backwards direction, and speech-recogniser noise. Shared b
 (``sim.user``) and the oracle user (``sim.oracle``).
 
 Magnitude words follow the size of the error along the corrected axis: small < 2 cm, medium < 6 cm, large
-otherwise (``shared/spec/corrections.md``). Frames: left is +y, forward is +x, up is +z, metres.
+otherwise (``shared/spec/corrections.md``); turns (yaw): small < 17 degrees, medium < 42, large otherwise, the
+bounds hindsight labels use (``agent.learn.hindsight``). Frames: left is +y, forward is +x, up is +z, metres;
+a positive yaw turns counter-clockwise seen from above.
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -18,13 +21,21 @@ from sim.quirk_kinds.base import Violation
 SMALL_MAX = 0.02  # m: errors below are "a bit"
 MEDIUM_MAX = 0.06  # m: errors below are a bare direction; above, "a lot"
 NOT_COUNTED = ("confirm",)  # praise is not a correction
-DIRECTIONAL = ("offset", "force", "speed", "height")
+DIRECTIONAL = ("offset", "force", "speed", "height", "yaw")
+SMALL_MAX_RAD = math.radians(17)  # rad: turns below are "a bit"
+MEDIUM_MAX_RAD = math.radians(42)  # rad: turns below are a bare direction; above, "a lot"
 
 
 def magnitude_word(error_m: float) -> str:
     """Magnitude word for an error of ``error_m`` metres: small < 2 cm, medium < 6 cm, large otherwise."""
     e = abs(error_m)
     return "small" if e < SMALL_MAX else "medium" if e < MEDIUM_MAX else "large"
+
+
+def yaw_magnitude_word(error_rad: float) -> str:
+    """Magnitude word for a turn of ``error_rad``: small < 17 degrees, medium < 42, large otherwise."""
+    e = abs(error_rad)
+    return "small" if e < SMALL_MAX_RAD else "medium" if e < MEDIUM_MAX_RAD else "large"
 
 
 def spoken_amount(error_m: float) -> str:
@@ -119,6 +130,9 @@ class Speaker:
             else:
                 magnitude = magnitude_word(v.error)
                 text = self.phrase("offset", d, magnitude, avoid=avoid, avoid_words=avoid_words)
+        elif v.intent == "yaw":
+            magnitude = yaw_magnitude_word(v.error)
+            text = self.phrase("yaw", "+" if sign > 0 else "-", magnitude, avoid=avoid, avoid_words=avoid_words)
         elif v.intent == "speed":
             text = self.phrase("speed", "faster" if sign > 0 else "slower", avoid=avoid, avoid_words=avoid_words)
         elif v.intent in ("force", "height"):
@@ -143,4 +157,4 @@ class Speaker:
                          wrong_direction=wrong, after_outcome=after_outcome, reason=v.reason)
 
 
-__all__ = ["Utterance", "Speaker", "magnitude_word", "spoken_amount", "SMALL_MAX", "MEDIUM_MAX", "NOT_COUNTED"]
+__all__ = ["Utterance", "Speaker", "magnitude_word", "yaw_magnitude_word", "spoken_amount", "SMALL_MAX", "MEDIUM_MAX", "NOT_COUNTED"]

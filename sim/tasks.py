@@ -169,6 +169,17 @@ class Task:
                 out.append((q.object, (float(w[0]), float(w[1])), float(q.params.get("tol", 0.015))))
         return out
 
+    def yaw_wishes(self) -> list[tuple[str, float, float]]:
+        """The user's wishes for how blocks in a container are turned: (container, yaw rad modulo a quarter turn,
+        tol rad), from non-physical kinds."""
+        out = []
+        for q in self.scene.quirks:
+            k = get_kind(q.kind)
+            w = k.wanted_yaw(q)
+            if not k.physical and w is not None:
+                out.append((q.object, float(w[0]), float(w[1])))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "round": self.round, "text": self.text, "goal": [list(g) for g in self.goal],
                 "kinds": self.kinds, "control": self.control, "recipe": self.recipe, "shares": self.shares,

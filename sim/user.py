@@ -3,7 +3,7 @@ the table sees and nothing more.
 
 Its only inputs are frozen :class:`sim.observe.Observation` values (where each object rests, what the gripper
 holds, where a running pick or place is heading, what visibly went wrong), its goal (which object it wants
-where) and its own wishes (a spot it wants things at in a container). It is never given the scene's quirks,
+where) and its own wishes (a spot it wants things at in a container, blocks in a container squared up). It is never given the scene's quirks,
 the world, or the session, so it cannot read friction, mass, pocket offsets or thresholds. It learns about a
 physical quirk the way a person does: from what goes wrong.
 
@@ -11,20 +11,23 @@ When it speaks:
 
 - **while a step moves** (:meth:`SimulatedUser.watch`): when it sees the gripper heading for the wrong object
   or container ("no, take the red one"), or, in a place, heading away from where it wants things (its wish, or a
-  spot it saw work earlier in this task); once per motion. After it gave a direction backwards and the robot
+  spot it saw work earlier in this task), or about to put a block down turned off the way it wants blocks in that
+  container ("turn it left a little"); once per motion. After it gave a direction backwards and the robot
   followed, it says "no, the other way".
 - **after a step** (:meth:`SimulatedUser.react`): after a failure, what a person says about it: sometimes vague
   ("you dropped it", "that's not right", "try again with a better grip"), else its best guess of what to change
   (a grip that slipped: harder; a grasp that popped out: lower; something knocked over: higher; a block resting
   on the rim or landing off: toward where it should go, trying another side of the container when it does not
-  know where things go in). After a corrected step then works, praise now and then; otherwise silence.
+  know where things go in). After a place that worked but left the block off its wished spot or turned off the
+  way it wants, which way to move or turn it. After a corrected step then works, praise now and then; otherwise silence.
 - **when the robot is done or waits** (:meth:`SimulatedUser.at_end`): a goal object not where it should be
   ("also put the X in the Y"), a wish not met.
 - When the robot did not act on a correction (it asked a question or changed nothing:
   :meth:`SimulatedUser.heard`), it restates it in other words, once.
 
 Rates (:class:`UserConfig`, echoed in the benchmark's JSON): wrong directions, vague phrases, spoken numbers,
-word noise, praise. Frames: left is +y, forward is +x, up is +z, metres (``shared/spec/corrections.md``).
+word noise, praise. Frames: left is +y, forward is +x, up is +z, metres; a positive yaw turns counter-clockwise
+seen from above, radians (``shared/spec/corrections.md``).
 """
 from __future__ import annotations
 
@@ -121,18 +124,35 @@ class Wish:
     tol: float
 
 
+@dataclass(frozen=True)
+class YawWish:
+    """The user's own preference: blocks put in ``container`` should rest turned by ``yaw`` (rad, base frame, modulo
+    a quarter turn: a cube looks the same every quarter turn), within ``tol`` rad."""
+
+    container: str
+    yaw: float
+    tol: float
+
+    def error(self, yaw: float) -> float:
+        """The turn (rad, in [-pi/4, pi/4]) that brings a block turned by ``yaw`` to the wished turn."""
+        return math.remainder(self.yaw - yaw, math.pi / 2)
+
+
 class SimulatedUser:
     """The person teaching one task. ``seen``: the scene as it looks (``sim.observe.visible_scene``); ``goal``:
-    ``[(object, target)]`` it wants; ``wishes``: its placement wishes. Create one per task."""
+    ``[(object, target)]`` it wants; ``wishes``: its placement wishes; ``yaw_wishes``: how it wants blocks turned in
+    some containers. Create one per task."""
 
     def __init__(self, seen: Sequence[Seen], goal: Sequence[tuple[str, str]], wishes: Sequence[Wish] = (),
-                 bank: PhraseBank | None = None, config: UserConfig | None = None, rng: random.Random | None = None) -> None:
+                 bank: PhraseBank | None = None, config: UserConfig | None = None, rng: random.Random | None = None,
+                 yaw_wishes: Sequence[YawWish] = ()) -> None:
         self.seen = {o.name: o for o in seen}
         self.goal = [(str(o), str(t)) for o, t in goal]
         for o, _t in self.goal:
             if o not in self.seen:
                 raise PhraseBankError(f"there is no {o} on the table; I see: {', '.join(self.seen)}")
         self.wishes = {w.container: w for w in wishes}
+        self.yaw_wishes = {w.container: w for w in yaw_wishes}
         self.bank = bank or PhraseBank.load()
         self.config = config or UserConfig()
         self.rng = rng or random.Random(self.config.seed)
@@ -206,6 +226,14 @@ class SimulatedUser:
     def _tol(self, container: str) -> float:
         return self.wishes[container].tol + self.config.landing_slack if container in self.wishes else 0.02
 
+    def _yaw_violation(self, container: str, yaw: Optional[float], why: str) -> Optional[Violation]:
+        """The turn wanted for a block turned by ``yaw`` in ``container`` (None: no wish there, or turned as wished)."""
+        w = self.yaw_wishes.get(container)
+        if w is None or yaw is None:
+            return None
+        e = w.error(yaw)
+        return Violation("yaw", "yaw", e, reason=why) if abs(e) > w.tol else None
+
     @staticmethod
     def _offset_violation(ex: float, ey: float, why: str) -> Violation:
         ax, e = ("x", ex) if abs(ex) >= abs(ey) else ("y", ey)
@@ -239,7 +267,7 @@ class SimulatedUser:
         restated next time, without the words the robot said it does not know when the bank has a phrase without
         them (as a person told "I don't know the word 'port'" would); a backwards direction it followed is taken
         back next time (not when the robot went the way the user really wanted)."""
-        wants_change = u.intent in ("offset", "force", "speed", "height", "retarget_object", "retarget_target", "add_step", "other_way")
+        wants_change = u.intent in ("offset", "yaw", "force", "speed", "height", "retarget_object", "retarget_target", "add_step", "other_way")
         if (asked or not changed) and wants_change and self.config.restate and not u.restated:
             self._restate = u
             self._restate_avoid = unknown_words_named(question)
@@ -301,6 +329,10 @@ class SimulatedUser:
                     ex, ey = ax - (obs.heading[0] - c.position[0]), ay - (obs.heading[1] - c.position[1])
                     if math.hypot(ex, ey) > self._tol(tgt):
                         return self._say(self._offset_violation(ex, ey, f"heading off the spot wanted in {tgt}"), obs.step, False)
+            if tgt is not None and obs.heading_to == tgt:
+                v = self._yaw_violation(tgt, obs.heading_yaw, f"about to put {obs.held} in {tgt} turned off square")
+                if v is not None:
+                    return self._say(v, obs.step, False)
         return None
 
     def react(self, obs: Observation) -> Optional[Utterance]:
@@ -339,6 +371,10 @@ class SimulatedUser:
                     # a spot that worked after things did not go in elsewhere: the user aims there again in this
                     # task; a container that gave no trouble gets no such spot (the next block need not go there)
                     self._spots[tgt] = off
+                seen = obs.get(held_before)
+                v = self._yaw_violation(tgt, seen.yaw if seen is not None else None, f"{held_before} rests turned off square")
+                if v is not None:
+                    return self._say(v, obs.step, True)
         if obs.step in self._corrected_steps and self.bank.has("confirm") and self.rng.random() < self.config.praise_rate:
             self._corrected_steps.discard(obs.step)
             u = self.speaker.say(Violation("confirm", "plan"), obs.step, True)
@@ -416,8 +452,14 @@ class SimulatedUser:
                              key=lambda e: math.hypot(*e))
                 if math.hypot(ex, ey) > self._tol(t):
                     return self._say(self._offset_violation(ex, ey, f"{o} rests off the wanted spot"), place_step[t], True)
+        for o, t in self.goal:
+            if t in self.yaw_wishes and t in place_step and obs.relation(o, t) in (IN, ON):
+                seen = obs.get(o)
+                v = self._yaw_violation(t, seen.yaw if seen is not None else None, f"{o} rests turned off square")
+                if v is not None:
+                    return self._say(v, place_step[t], True)
         return None
 
 
-__all__ = ["SimulatedUser", "spot_beside", "BESIDE_GAP", "UserConfig", "Wish", "Utterance", "PhraseBank", "PhraseBankError", "DEFAULT_PHRASES",
+__all__ = ["SimulatedUser", "spot_beside", "BESIDE_GAP", "UserConfig", "Wish", "YawWish", "Utterance", "PhraseBank", "PhraseBankError", "DEFAULT_PHRASES",
            "magnitude_word", "spoken_amount", "add_word_noise"]

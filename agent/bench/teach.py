@@ -42,12 +42,14 @@ from sim.oracle import OracleConfig, OracleUser, landing_error
 from sim.phrases import PhraseBank, PhraseBankError
 from sim.quirk_kinds import kind_names
 from sim.tasks import QUIRK_KINDS, Task, TaskGenerator
-from sim.user import BESIDE_GAP, SimulatedUser, UserConfig, Wish, spot_beside
+from sim.user import BESIDE_GAP, SimulatedUser, UserConfig, Wish, YawWish, spot_beside
 from hardware import runtime
 
 MEMORY_SETTINGS = ("on", "off", "both")
 # How far (m) beyond a placement wish's tolerance a landed object may lie (the drop bounces).
 LANDING_SLACK = 0.015
+# How far (rad) beyond a yaw wish's tolerance a placed block may stand turned (it may twist as it lands).
+YAW_SLACK = 0.05
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -143,9 +145,11 @@ class TeachBenchConfig:
 # ----------------------------------------------------------------------------------------------
 def goal_holds(world: Any, task: Task, slack: Optional[float] = None) -> bool:
     """Ground truth: every goal object is in (or on) its target, and where the user wants it (wishes within their
-    tolerance plus ``slack`` m for the drop's bounce, :data:`LANDING_SLACK` by default)."""
+    tolerance plus ``slack`` m for the drop's bounce, :data:`LANDING_SLACK` by default; turned as wished within the
+    wish's tolerance plus :data:`YAW_SLACK` rad)."""
     slack = LANDING_SLACK if slack is None else slack
     wishes = {c: (off, tol) for c, off, tol in task.wishes()}
+    yaw_wishes = {c: YawWish(c, yaw, tol + YAW_SLACK) for c, yaw, tol in task.yaw_wishes()}
     for obj, tgt in task.goal:
         ok = False
         for fn in (world.is_in, world.is_on):
@@ -156,6 +160,8 @@ def goal_holds(world: Any, task: Task, slack: Optional[float] = None) -> bool:
         if not ok:
             return False
         if tgt in wishes and not _at_wished_spot(world, task, obj, tgt, wishes[tgt], slack):
+            return False
+        if tgt in yaw_wishes and abs(yaw_wishes[tgt].error(world.pose(obj)[1])) > yaw_wishes[tgt].tol:
             return False
     return True
 
@@ -217,7 +223,8 @@ def make_user(ctx: Context, task: Task, scene: Any, seed: int) -> ObservingChann
     if isinstance(ucfg, OracleConfig):
         return OracleChannel(OracleUser(scene, task.goal, ctx.bank, ucfg), task, LANDING_SLACK)
     wishes = [Wish(c, off, tol) for c, off, tol in task.wishes()]
-    user = SimulatedUser(visible_scene(scene), task.goal, wishes, ctx.bank, ucfg)
+    yaw_wishes = [YawWish(c, yaw, tol) for c, yaw, tol in task.yaw_wishes()]
+    user = SimulatedUser(visible_scene(scene), task.goal, wishes, ctx.bank, ucfg, yaw_wishes=yaw_wishes)
     return ObservingChannel(user, Observer(ctx.session.world, scene))
 
 

@@ -127,6 +127,11 @@ class QuirkKind:
         """For container kinds with a spot ([dx, dy] m from the centre) the oracle user wants; None otherwise."""
         return None
 
+    def wanted_yaw(self, quirk: Quirk) -> Optional[tuple[float, float]]:
+        """For container kinds with a wished block yaw: (yaw modulo a quarter turn, tolerance), rad, base frame; None
+        otherwise."""
+        return None
+
     def describe(self, quirk: Quirk) -> str:
         """One line, in words, of what the quirk asks for (reports and logs)."""
         return f"{self.name} on {quirk.object}"

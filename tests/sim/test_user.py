@@ -3,6 +3,7 @@ corrects its own wishes while the arm heads elsewhere, speaks like a person (vag
 way", restatements, praise) and says nothing when the outcome is right."""
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from sim.observe import IN, NEAR, ON_RIM, Observation, Seen
 from sim.phrases import PhraseBank
-from sim.user import SimulatedUser, UserConfig, Wish
+from sim.user import SimulatedUser, UserConfig, Wish, YawWish
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_BANK = ROOT.parent / "shared" / "eval" / "phrases_dev.json"
@@ -218,3 +219,49 @@ def test_a_place_that_never_went_to_the_target_is_answered_with_the_target():
     u = user()
     s = u.react(obs("after_step", PLACE, "place", SEEN, step_ok=False, held="red block", object="red block", picked_at=PICK))
     assert (s.intent, s.value) == ("retarget_target", "green bowl")
+
+
+def turned(seen: Seen, yaw: float) -> Seen:
+    return Seen(seen.name, seen.kind, seen.color, seen.size, seen.position, seen.upright, yaw)
+
+
+def test_a_block_about_to_go_down_turned_off_square_is_turned_while_the_arm_moves():
+    """The yaw wish (``square_pref``): the user sees how the carried block will be turned (``heading_yaw``) and says
+    which way to turn it, once per motion; a quarter turn off looks the same as square."""
+    u = SimulatedUser(SEEN, [("red block", "green bowl")], (), PhraseBank.load(), quiet(), yaw_wishes=[YawWish("green bowl", 0.0, 0.15)])
+    moving = dict(heading=(0.6, -0.2, 0.1), heading_to="green bowl", held="red block", object="red block", picked_at=PICK)
+    s = u.watch(obs("moving", PLACE, "place", heading_yaw=0.4, **moving))
+    assert (s.intent, s.arg, s.sign, s.magnitude) == ("yaw", "yaw", -1, "medium") and not s.after_outcome
+    assert u.watch(obs("moving", PLACE, "place", heading_yaw=0.4, **moving)) is None  # once per motion
+    for yaw in (0.1, -0.1, math.pi / 2 + 0.05, -math.pi / 2):
+        ok = SimulatedUser(SEEN, [("red block", "green bowl")], (), PhraseBank.load(), quiet(), yaw_wishes=[YawWish("green bowl", 0.0, 0.15)])
+        assert ok.watch(obs("moving", PLACE, "place", heading_yaw=yaw, **moving)) is None, yaw
+    small = SimulatedUser(SEEN, [("red block", "green bowl")], (), PhraseBank.load(), quiet(), yaw_wishes=[YawWish("green bowl", 0.0, 0.15)])
+    s = small.watch(obs("moving", PLACE, "place", heading_yaw=math.pi / 2 + 0.2, **moving))
+    assert (s.sign, s.magnitude) == (-1, "small")
+    assert "rotate" in s.text or "turn" in s.text or "twist" in s.text or "clockwise" in s.text
+
+
+def test_a_block_put_down_turned_off_square_is_turned_after_the_place_and_at_the_end():
+    wish = YawWish("green bowl", 0.0, 0.15)
+    in_bowl = (("red block", "green bowl", IN),)
+    placed = (turned(at(BLOCK, (0.6, -0.2, 0.05)), -0.5), OTHER, BOWL)
+    u = SimulatedUser(SEEN, [("red block", "green bowl")], (), PhraseBank.load(), quiet(), yaw_wishes=[wish])
+    s = u.react(obs("after_step", PLACE, "place", objects=placed, rel=in_bowl, object="red block", step_ok=True))
+    assert (s.intent, s.sign, s.step, s.after_outcome) == ("yaw", +1, PLACE, True)
+    v = SimulatedUser(SEEN, [("red block", "green bowl")], (), PhraseBank.load(), quiet(), yaw_wishes=[wish])
+    s = v.at_end(obs("idle", PLACE, None, objects=placed, rel=in_bowl, plan_done=True), {"green bowl": PLACE})
+    assert (s.intent, s.sign, s.step) == ("yaw", +1, PLACE)
+    square = (turned(at(BLOCK, (0.6, -0.2, 0.05)), 0.05), OTHER, BOWL)
+    assert v.at_end(obs("idle", PLACE, None, objects=square, rel=in_bowl, plan_done=True), {"green bowl": PLACE}) is None
+    plain = user()  # no wish: a turned block is fine
+    assert plain.react(obs("after_step", PLACE, "place", objects=placed, rel=in_bowl, object="red block", step_ok=True)) is None
+
+
+def test_a_turn_it_did_not_act_on_is_restated():
+    u = SimulatedUser(SEEN, [("red block", "green bowl")], (), PhraseBank.load(), quiet(), yaw_wishes=[YawWish("green bowl", 0.0, 0.15)])
+    s = u.watch(obs("moving", PLACE, "place", heading=(0.6, -0.2, 0.1), heading_to="green bowl", held="red block",
+                    heading_yaw=-0.3, object="red block", picked_at=PICK))
+    u.heard(s, changed=False, asked=True, question="Which way should I turn it?")
+    r = u.react(obs("after_step", PLACE, "place", object="red block", step_ok=True))
+    assert r.intent == "yaw" and r.restated and r.sign == +1
