@@ -159,7 +159,7 @@ def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_lay
     from agent.grounder.corpus import generate
 
     from .hindsight import examples_from_records
-    from .lexicon import LexiconConfig, contrast, examples as lexicon_examples, frames, user_words
+    from .lexicon import LexiconConfig, contrast, examples as lexicon_examples, frames, turn_frames, user_words
 
     train_recs = [r for r in records if not held_out(r["id"], cfg.holdout)]
     held_recs = [r for r in records if held_out(r["id"], cfg.holdout)]
@@ -170,6 +170,7 @@ def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_lay
     lcfg = LexiconConfig(per_word=cfg.lexicon_per_word, per_frame=cfg.lexicon_per_frame, seed=cfg.replay_seed)
     lexicon = lexicon_examples(words, lcfg) if words else []
     lexicon += frames(train_ex, words, lcfg, vocab) if words else []
+    lexicon += turn_frames(train_ex, words, lcfg, vocab) if words else []
     lexicon += contrast(len(lexicon), cfg.replay_seed) if lexicon else []
     summary = {"data": asdict(cfg), "episodes_train": [r["id"] for r in train_recs], "episodes_heldout": [r["id"] for r in held_recs],
                "hindsight_train": asdict(train_stats), "hindsight_heldout": asdict(held_stats),
@@ -191,9 +192,13 @@ def taught_vocabulary(examples: Iterable[dict[str, Any]], user_words: Iterable[s
     unless very sure): the user's own words (:mod:`agent.learn.lexicon`) and the words of at least ``min_seen``
     different hindsight-labelled utterances of the logs. A word seen once ("aft" in one restated utterance), the
     ASR slips and nonce words of generated sentences are not taught by that, so they stay unknown and the policy
-    keeps asking about them instead of acting on a guess."""
+    keeps asking about them instead of acting on a guess. The words of the user's turning phrasings
+    (:func:`agent.learn.lexicon.turn_words`: "swing" from a labelled "swing her port") are taught too."""
     from agent.grounder.numbers import tokens
 
+    from .lexicon import turn_words
+
+    examples = list(examples)
     seen: dict[str, set[str]] = {}
     for ex in examples:
         if ex.get("source") not in HINDSIGHT_SOURCES:
@@ -203,6 +208,7 @@ def taught_vocabulary(examples: Iterable[dict[str, Any]], user_words: Iterable[s
             if w.isalpha():
                 seen.setdefault(w, set()).add(text.lower())
     out = {w for w, texts in seen.items() if len(texts) >= min_seen}
+    out |= {t for w in turn_words(examples) for t in tokens(w) if t.isalpha()}
     for w in user_words:
         out.update(t for t in tokens(w) if t.isalpha())
     return out

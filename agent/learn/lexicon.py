@@ -16,6 +16,11 @@ misreads "port a touch". So the words are taken out of the logs and put back int
    direction (the user's words and the grammar's plain ones): "a good bit to starboard", "a good bit lower". So the
    user's magnitude words and verbs ("a good bit" is medium for this user, large in the grammar; "hard" sizes a move,
    not a grip) are learnt with the size the logs revealed, not only next to the direction they were said with.
+   Turns too: a labelled turn that says one of the user's left / right words the way it turns (counter-clockwise is
+   to the left: "swing her port" labelled +yaw) gives a turning phrasing, "swing her {}", said again turning both
+   ways with the user's and the grammar's words for left and right and the grammar's clockwise words; a plain
+   direction word in it ("come about to port, rotate left") is said again with the new direction too. Its own
+   words (the verb the user turns with, "swing") join the candidate's vocabulary (:func:`turn_words`).
 4. :func:`contrast`: as many generated things that are not corrections (keyboard mash, chatter, other
    languages, a correction's shape with a word nobody taught: level "unclear"), so that what is learnt is
    "these words of this user mean a direction", not "an unknown word means act".
@@ -31,6 +36,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 AXES = ("x", "y", "z")
+TURN_SIDE = {"+yaw": "+y", "-yaw": "-y"}  # counter-clockwise seen from above is a turn to the left
+PLAIN_SIDE = {"left": "+y", "right": "-y", "counterclockwise": "+yaw", "anticlockwise": "+yaw", "clockwise": "-yaw"}
 SURFACE = re.compile(r"[a-z][a-z']*")
 
 
@@ -57,15 +64,26 @@ def _direction(ex: dict[str, Any]) -> str | None:
     return moves[0] if len(moves) == 1 and not others else None
 
 
+def _turn(ex: dict[str, Any]) -> str | None:
+    """"+yaw" / "-yaw" when the example's label only turns (a new skill change), else None."""
+    lab = ex.get("labels") or {}
+    if ex.get("kind") != "ground" or lab.get("level") != "skill" or lab.get("hist", "new") != "new":
+        return None
+    if lab.get("yaw", "none") == "none" or any(lab.get(h, "none") != "none" for h in AXES + ("speed", "force", "height")):
+        return None
+    return lab["yaw"][0] + "yaw"
+
+
 def user_words(examples: Iterable[dict[str, Any]], vocab: Iterable[str], cfg: LexiconConfig | None = None) -> dict[str, str]:
-    """{surface word: direction} of the user's direction words (module docstring), e.g. {"port": "+y", "for'ard": "+x"}."""
+    """{surface word: direction} of the user's direction words (module docstring), e.g. {"port": "+y", "for'ard": "+x"}.
+    A labelled turn says nothing for or against a word ("swing her port": port is to the left either way)."""
     from agent.grounder.numbers import tokens
 
     cfg = cfg or LexiconConfig()
     known = frozenset(vocab)
     seen: dict[str, Counter[str]] = {}
     for ex in examples:
-        if ex.get("kind") != "ground":
+        if ex.get("kind") != "ground" or _turn(ex) is not None:
             continue
         d = _direction(ex)
         for w in set(SURFACE.findall(str(ex.get("utterance", "")).lower())):
@@ -138,21 +156,27 @@ FRAME_FILLERS = frozenset({"um", "uh", "er", "like", "to", "the", "i", "said", "
 
 
 def _frames_of(examples: Iterable[dict[str, Any]], words: dict[str, str], vocab: Iterable[str] = (),
-               min_seen: int = 2) -> list[tuple[list[str], str]]:
+               min_seen: int = 2, turns: bool = False) -> list[tuple[list[str], str]]:
     """([frames], magnitude) of the user's phrasings: a labelled utterance that says exactly one of the user's
     direction words, the way its label moves, with that word replaced by ``{}`` ("a good bit to {}", "m").
     Utterances that differ only in fillers ("um", "to", "I said") are one phrasing; a phrasing counts when
     ``min_seen`` utterances say it with the same size, or once when it holds a word outside ``vocab`` (a word of
     the user's own, like "heaps", that the grammar gives no other meaning). A phrasing seen once in known words
     ("a bit {}" left when an ASR slip dropped "good") could teach the grammar's words a wrong size, so it does
-    not count. Numbers are left out (their size is the number, not the phrasing)."""
+    not count. Numbers are left out (their size is the number, not the phrasing). ``turns``: the turning phrasings
+    instead (labelled turns, the word said the way it turns: "swing her {}"), with a plain direction word in them
+    made a second slot, ``{p}`` ("come about to {}, {p}" from "come about to port, right" labelled -yaw)."""
     known = frozenset(vocab)
     seen: dict[tuple[str, str], list[str]] = {}
     for ex in examples:
-        d = _direction(ex)
-        if d is None:
+        t = _turn(ex)
+        if turns and t is not None:
+            d, mag = TURN_SIDE[t], ex["labels"]["yaw"][1:]
+        elif not turns and t is None and _direction(ex) is not None:
+            d = _direction(ex)
+            mag = ex["labels"][d[1]][1:]
+        else:
             continue
-        mag = ex["labels"][d[1]][1:]
         text = " ".join(str(ex.get("utterance", "")).lower().replace(",", " ").split())
         said = [w for w in set(SURFACE.findall(text)) if w in words]
         if mag not in ("s", "m", "l") or len(said) != 1 or words[said[0]] != d:
@@ -161,6 +185,11 @@ def _frames_of(examples: Iterable[dict[str, Any]], words: dict[str, str], vocab:
         if len(parts) != 2:
             continue
         frame = parts[0] + "{}" + parts[1]
+        if turns:
+            plain = [w for w in frame.split() if w in PLAIN_SIDE]
+            if any(PLAIN_SIDE[w] not in (d, t) for w in plain) or len(plain) > 1:
+                continue  # a plain word against the turn, or two of them: not one phrasing of one turn
+            frame = " ".join("{p}" if w in PLAIN_SIDE else w for w in frame.split())
         key = " ".join(w for w in frame.split() if w not in FRAME_FILLERS)
         if key != "{}":
             seen.setdefault((key, mag), []).append(frame.strip())
@@ -179,6 +208,55 @@ def _fillers(words: dict[str, str]) -> dict[str, list[str]]:
     out = {d: [w for w, dw in sorted(words.items()) if dw == d] for d in DIRECTIONS}
     for d in DIRECTIONS:
         out[d] += [w for w in g.DIR_BARE[d].train if " " not in w]
+    return out
+
+
+def _plain_turn_words() -> dict[str, list[str]]:
+    """Per turn ("+yaw", "-yaw"): the grammar's one-word plain words for it ("left", "counterclockwise", ...)."""
+    from agent.grounder import corpus as g
+
+    return {t: [w for w in g.DIR_BARE[TURN_SIDE[t]].train + g.YAW_DIR[t[0]].train if " " not in w and "-" not in w]
+            for t in ("+yaw", "-yaw")}
+
+
+def turn_frames(examples_: Iterable[dict[str, Any]], words: dict[str, str], cfg: LexiconConfig | None = None,
+                vocab: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """``cfg.per_frame`` generated grounding examples per logged turning phrasing of the user (module docstring,
+    step 3), ``source`` "frame", ``turn`` True: the phrasing turning each way, with the user's word for that side
+    or a plain one, the size the log revealed; blocked texts skipped."""
+    from agent.grounder import corpus as g
+
+    cfg = cfg or LexiconConfig()
+    found = _frames_of(examples_, words, vocab, cfg.min_seen, turns=True)
+    if not found or cfg.per_frame <= 0:
+        return []
+    plain = _plain_turn_words()
+    rng = random.Random(f"turn-frames-{cfg.seed}")
+    out: list[dict[str, Any]] = []
+    for forms, mag in found:
+        made = tries = 0
+        while made < cfg.per_frame and tries < cfg.per_frame * 5:
+            tries += 1
+            t = ("+yaw", "-yaw")[made % 2]
+            own = [w for w, d in sorted(words.items()) if d == TURN_SIDE[t]]
+            word = rng.choice(own) if own and rng.random() < 0.5 else rng.choice(plain[t])
+            frame = rng.choice(forms)
+            text = frame.replace("{p}", rng.choice(plain[t])).format(word)
+            ex = g._finish(g._base(rng), rng, text, g._labels(yaw=t[0] + mag), "train")
+            if _blocked(ex):
+                continue
+            out.append({**ex, "source": "frame", "frame": frame, "turn": True})
+            made += 1
+    return out
+
+
+def turn_words(examples_: Iterable[dict[str, Any]]) -> set[str]:
+    """The words of the turning phrasings generated by :func:`turn_frames` (the user's verb for a turn, "swing",
+    "about"), which join the candidate's vocabulary: they were said in a labelled turn of the logs."""
+    out: set[str] = set()
+    for ex in examples_:
+        if ex.get("source") == "frame" and ex.get("turn"):
+            out |= {w for w in SURFACE.findall(str(ex.get("frame", "")).replace("{p}", " ").replace("{}", " ").lower())}
     return out
 
 

@@ -84,3 +84,37 @@ def test_a_phrasing_said_again_never_gives_an_evaluation_utterance() -> None:
     out = frames(logged, {"for'ard": "+x"}, LexiconConfig(per_frame=300, seed=2), {"a", "tad", "please"})
     assert out and not any(is_blocked(e["utterance"]) for e in out)
     assert all(e["utterance"].lower().strip(" .!?") != "a tad forward" for e in out)
+
+
+def test_the_users_turning_phrasings_are_said_again_turning_both_ways() -> None:
+    """A labelled turn that says the user's left / right word the way it turns ("swing her port", +yaw: port is left,
+    counter-clockwise is a turn to the left) is a turning phrasing; it is said again turning each way, and its own
+    words join the vocabulary. A turn says nothing for or against the user's direction words."""
+    from agent.learn.data import taught_vocabulary
+    from agent.learn.lexicon import _frames_of, turn_frames, turn_words
+
+    words = {"port": "+y", "starboard": "-y", "for'ard": "+x"}
+    vocab = {"to", "her", "rotate", "left", "right", "a", "good", "bit"}
+    logged = [ex("swing her port", yaw="+m"), ex("come about to starboard, rotate right", yaw="-m"),
+              ex("come about to port, rotate right", yaw="+m"),  # a plain word against the turn: not one phrasing
+              ex("swing her for'ard", yaw="+m"),  # not a side word
+              ex("swing her starboard", yaw="+m"),  # the word against the turn
+              ex("swing her port", yaw="+m", y="+m"),  # turns and moves: not a turn only
+              ex("a good bit to port", y="+m"), ex("a good bit to port", y="+m")]
+    found = dict((tuple(f), m) for f, m in _frames_of(logged, words, vocab, turns=True))
+    assert found == {("swing her {}",): "m", ("come about to {} rotate {p}",): "m"}
+    assert dict((tuple(f), m) for f, m in _frames_of(logged, words, vocab)) == {("a good bit to {}",): "m"}  # offsets unchanged
+    out = turn_frames(logged, words, LexiconConfig(per_frame=20, seed=4), vocab)
+    assert len(out) == 40 and all(e["turn"] and e["source"] == "frame" for e in out)
+    for e in out:
+        lab = e["labels"]
+        assert lab["active"] == "yaw" and lab["yaw"][1:] == "m" and all(lab[a] == "none" for a in ("x", "y", "z"))
+        text = e["utterance"].lower()
+        words_said = set(text.replace(",", " ").split())
+        assert not words_said & ({"starboard", "clockwise"} if lab["yaw"][0] == "+" else {"port", "left", "counterclockwise"})
+        assert not is_blocked(e["utterance"])
+    assert {e["labels"]["yaw"][0] for e in out} == {"+", "-"}
+    assert {"swing", "come", "about"} <= turn_words(out) and "{p}" not in turn_words(out)
+    assert {"swing", "about"} <= taught_vocabulary(out)
+    # a labelled turn is no evidence against "port" meaning left
+    assert user_words(logged[:2] + logged[-2:], vocab)["port"] == "+y"
