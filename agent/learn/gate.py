@@ -5,7 +5,9 @@ Accepted when all hold:
 
 1. **better on the new utterances**: exact accuracy (every labelled head and pointer right) on the held-out
    hindsight examples (episodes of the logs never trained on) is higher than the active checkpoint's, by at
-   least ``min_gain``;
+   least ``min_gain``; or, where the two read the held-out utterances equally well (both 1.0 on a small slice
+   leaves nothing to gain), the candidate's learned plan arguments answer more of the held-out episodes' steps
+   right (check 3: ``fixed`` > 0) and none it had right wrong. Equal on both is not better;
 2. **few flips**: of the regression cases the active checkpoint gets right, the candidate gets at most
    ``max_flip`` (1 %) wrong. The regression suite is fixed: the held-out log slice, safety cases (stop words
    and non-corrections: praise, chatter, contradictions without content) and a generated held-out slice
@@ -192,6 +194,12 @@ def with_safety(pol: Any, regression: FeatureSet, head_ok: list[bool]) -> list[b
     return out
 
 
+def _better_steps(acc_a: float, acc_c: float, plan_args: Optional[dict[str, Any]]) -> bool:
+    """Equal on the held-out utterances, and the learned plan arguments answer more held-out steps right and none
+    of the active checkpoint's right answers wrong (module docstring, check 1)."""
+    return bool(plan_args) and abs(acc_c - acc_a) < 1e-12 and plan_args.get("fixed", 0) > 0 and plan_args.get("flips", 0) == 0
+
+
 def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression: FeatureSet, cfg: GateConfig,
           log: Callable[[str], None] = print, plan_args: Optional[dict[str, Any]] = None) -> GateReport:
     """Compare two checkpoints on the held-out new utterances and the regression suite (module docstring).
@@ -226,8 +234,9 @@ def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression
     parts = {k: {"n": v[0], "active": round(v[1] / v[0], 4), "candidate": round(v[2] / v[0], 4)} for k, v in by_src.items()}
     if not h_a:
         reasons.append("no held-out utterances in the logs to judge the candidate on")
-    elif acc_c <= acc_a + cfg.min_gain + 1e-12:  # equal is not better
-        reasons.append(f"not better on held-out new utterances ({acc_c:.3f} vs active {acc_a:.3f})")
+    elif acc_c <= acc_a + cfg.min_gain + 1e-12 and not _better_steps(acc_a, acc_c, plan_args):  # equal is not better
+        reasons.append(f"not better on held-out new utterances ({acc_c:.3f} vs active {acc_a:.3f})"
+                       + (" nor on the held-out steps' plan arguments" if plan_args and abs(acc_c - acc_a) < 1e-12 else ""))
     if rate > cfg.max_flip:
         reasons.append(f"flips {flips} of {prev} previously right regression cases ({rate:.1%} > {cfg.max_flip:.0%})")
     if plan_args and plan_args.get("flip_rate", 0.0) > cfg.max_flip:

@@ -231,3 +231,32 @@ def test_the_teach_bench_counts_the_policys_own_arguments_and_those_no_hidden_ru
     assert policy_changes([call("pick", object="large yellow block"), call("place", target="red bowl")]) == []
     bad = out_of_scope(made, lambda p, j: {"force"} if j == 0 else set())  # the bowl has no rule here
     assert bad == ["policy: step 1 place.offset.y"]
+
+
+def test_equal_on_the_held_out_utterances_the_plan_arguments_decide():
+    """Both read every held-out utterance alike (here: no utterance differs, the same checkpoint): the candidate is
+    better only when its plan arguments answer more held-out steps right and flip none."""
+    from agent.learn.gate import GateConfig, judge
+    from agent.learn.registry import shipped_checkpoint
+
+    fs = _tiny_heldout()
+    ck = str(shipped_checkpoint())
+    fixed = {"answers": 20, "previously_right": 16, "flips": 0, "fixed": 3, "fired": 3, "fired_out_of_scope": 0, "flip_rate": 0.0}
+    assert judge(ck, ck, fs, fs, GateConfig(dev=""), log=lambda s: None, plan_args=fixed).accepted
+    for other in ({**fixed, "fixed": 0, "fired": 0}, {**fixed, "flips": 1, "flip_rate": 0.0625}):
+        rep = judge(ck, ck, fs, fs, GateConfig(dev=""), log=lambda s: None, plan_args=other)
+        assert not rep.accepted and any("not better" in r for r in rep.reasons)
+    rep = judge(ck, ck, fs, fs, GateConfig(dev=""), log=lambda s: None)  # no plan-argument check: equal is not better
+    assert not rep.accepted
+
+
+def _tiny_heldout():
+    """A few generated grounding examples encoded as a FeatureSet (the held-out utterances of a log)."""
+    import random
+
+    from agent.grounder.corpus import ground_example
+    from agent.learn.data import FeatureSet
+
+    rng = random.Random(5)
+    exs = [ground_example(rng, "train") for _ in range(6)]
+    return FeatureSet.encode(exs, [1] * len(exs), {}, None, None, lambda s: None)
