@@ -3,7 +3,10 @@
     robocorrect bench retrain --phrases sim/phrases/sailor.json --json
 
 1. **teach**: a simulated user speaking the phrase bank (an idiolect the shipped policy misgrounds) teaches
-   ``--rounds`` x ``--tasks`` tasks with memory off; every episode is logged.
+   ``--rounds`` x ``--tasks`` tasks with memory off; every episode is logged. The house's rules (``--kinds``) are the
+   teaching benchmark's plus ``square_pref`` (a container the user wants blocks put in squared up), so that the
+   user turns blocks as well as moving them: the new utterances of step 3 hold rotations, and a log without any
+   teaches nothing about them.
 2. **retrain**: ``robocorrect retrain`` on that log (fresh registry under OUT): hindsight labels, finetune,
    gate, promotion.
 3. **new utterances**: grounding cases made from the same phrase bank with fresh ASR-like slips and fresh
@@ -31,6 +34,7 @@ from typing import Any, Optional
 OFF_RANGE = {"small": (0.003, 0.025), "medium": (0.008, 0.065), "large": (0.035, 0.21)}
 YAW_RANGE = {"small": (0.03, 0.36), "medium": (0.1, 0.8), "large": (0.5, 1.6)}
 AXIS = {"x": 0, "y": 1, "z": 2}
+EXTRA_KINDS = ("square_pref",)  # in play here beyond the teaching benchmark's default kinds
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -38,6 +42,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--tasks", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kinds", default=None, help="quirk kinds in play (default: the teaching benchmark's and "
+                   + ",".join(EXTRA_KINDS) + ")")
     p.add_argument("--word-noise", type=float, default=0.08, help="ASR-like per-word slips of the user")
     p.add_argument("--cases", type=int, default=300, help="new-utterance grounding cases")
     p.add_argument("--epochs", type=int, default=4)
@@ -211,6 +217,7 @@ def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint:
     from agent.bench.teach import TeachBenchConfig, run_teach_bench
 
     cfg = TeachBenchConfig(rounds=args.rounds, tasks=args.tasks, seed=seed, first_round=first_round, phrases=args.phrases, memory="off",
+                           kinds=kinds_of(args),
                            policy_args={"checkpoint": checkpoint} if checkpoint else {}, out=str(out / name),
                            log=str(out / f"{name}-log"), word_noise=args.word_noise)
     r = run_teach_bench(cfg, say=lambda s: None)
@@ -226,6 +233,16 @@ def teach(args: argparse.Namespace, out: Path, name: str, seed: int, checkpoint:
             "policy_args": int(sum(x.get("policy_args", 0) for x in rounds)),
             "policy_args_out_of_scope": int(sum(x.get("policy_args_out_of_scope", 0) for x in rounds)),
             "log": r["log"], "wall_s": r["wall_s"]}
+
+
+def kinds_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """The quirk kinds in play: ``--kinds`` (comma-separated), else the teaching benchmark's default ones and
+    :data:`EXTRA_KINDS`."""
+    from sim.tasks import QUIRK_KINDS
+
+    if getattr(args, "kinds", None):
+        return tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    return tuple(QUIRK_KINDS) + tuple(k for k in EXTRA_KINDS if k not in QUIRK_KINDS)
 
 
 def words_only(cand: str, out: Path) -> str:
@@ -275,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="robocorrect-retrain-"))
     out.mkdir(parents=True, exist_ok=True)
     say = lambda s: print(s, flush=True)  # noqa: E731
-    res: dict[str, Any] = {"phrases": args.phrases, "out": str(out)}
+    res: dict[str, Any] = {"phrases": args.phrases, "out": str(out), "kinds": list(kinds_of(args))}
     say(f"1. teaching {args.rounds} x {args.tasks} tasks (memory off, shipped policy, phrases {args.phrases})")
     res["teach_before"] = teach(args, out, "teach-logged", args.seed, None)
     say(f"   {res['teach_before']}")

@@ -19,3 +19,17 @@ def test_said_kinds_reads_the_users_utterances(tmp_path) -> None:
     p = tmp_path / "teach_results.json"
     p.write_text(json.dumps({"tasks": {"memory_off": {"0": [{"utterances": utts}]}}}))
     assert said_kinds(p) == {("offset", "+y"), ("force", "down")}
+
+
+def test_the_retrain_bench_puts_a_turning_wish_in_play() -> None:
+    """The new utterances hold rotations, so the house the log is written in has a reason to turn blocks
+    (``square_pref``); ``--kinds`` chooses others; the teaching benchmark's default kinds stay as they are."""
+    import argparse
+
+    from agent.bench.retrain import configure, kinds_of
+    from sim.tasks import QUIRK_KINDS
+
+    p = argparse.ArgumentParser()
+    configure(p)
+    assert kinds_of(p.parse_args([])) == tuple(QUIRK_KINDS) + ("square_pref",) and "square_pref" not in QUIRK_KINDS
+    assert kinds_of(p.parse_args(["--kinds", "heavy, placement_pref"])) == ("heavy", "placement_pref")
