@@ -232,22 +232,15 @@ def turn_frames(examples_: Iterable[dict[str, Any]], words: dict[str, str], cfg:
         return []
     plain = _plain_turn_words()
     rng = random.Random(f"turn-frames-{cfg.seed}")
-    out: list[dict[str, Any]] = []
-    for forms, mag in found:
-        made = tries = 0
-        while made < cfg.per_frame and tries < cfg.per_frame * 5:
-            tries += 1
-            t = ("+yaw", "-yaw")[made % 2]
-            own = [w for w, d in sorted(words.items()) if d == TURN_SIDE[t]]
-            word = rng.choice(own) if own and rng.random() < 0.5 else rng.choice(plain[t])
-            frame = rng.choice(forms)
-            text = frame.replace("{p}", rng.choice(plain[t])).format(word)
-            ex = g._finish(g._base(rng), rng, text, g._labels(yaw=t[0] + mag), "train")
-            if _blocked(ex):
-                continue
-            out.append({**ex, "source": "frame", "frame": frame, "turn": True})
-            made += 1
-    return out
+
+    def say(forms: list[str], mag: str, made: int) -> tuple[str, dict[str, str], str]:
+        t = ("+yaw", "-yaw")[made % 2]
+        own = [w for w, d in sorted(words.items()) if d == TURN_SIDE[t]]
+        word = rng.choice(own) if own and rng.random() < 0.5 else rng.choice(plain[t])
+        frame = rng.choice(forms)
+        return frame.replace("{p}", rng.choice(plain[t])).format(word), g._labels(yaw=t[0] + mag), frame
+
+    return _say_again(found, cfg.per_frame, rng, say, {"turn": True})
 
 
 def turn_words(examples_: Iterable[dict[str, Any]]) -> set[str]:
@@ -273,20 +266,33 @@ def frames(examples_: Iterable[dict[str, Any]], words: dict[str, str], cfg: Lexi
         return []
     fill = _fillers(words)
     rng = random.Random(f"frames-{cfg.seed}")
+
+    def say(forms: list[str], mag: str, made: int) -> tuple[str, dict[str, str], str]:
+        d = DIRECTIONS[made % len(DIRECTIONS)]
+        own = [w for w in fill[d] if w in words]
+        word = rng.choice(own) if own and rng.random() < 0.5 else rng.choice(fill[d])
+        frame = rng.choice(forms)
+        return frame.format(word), g._labels(**{d[1]: d[0] + mag}), frame
+
+    return _say_again(found, cfg.per_frame, rng, say)
+
+
+def _say_again(found: list[tuple[list[str], str]], per_frame: int, rng: random.Random,
+               say: Any, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """``per_frame`` examples per found phrasing: ``say(forms, magnitude, made)`` gives (text, labels, frame), which
+    gets a fresh scene and plan and the corpus's fillers and noise; blocked texts are skipped, ``source`` "frame"."""
+    from agent.grounder import corpus as g
+
     out: list[dict[str, Any]] = []
     for forms, mag in found:
         made = tries = 0
-        while made < cfg.per_frame and tries < cfg.per_frame * 5:
+        while made < per_frame and tries < per_frame * 5:
             tries += 1
-            d = DIRECTIONS[made % len(DIRECTIONS)]
-            own = [w for w in fill[d] if w in words]
-            word = rng.choice(own) if own and rng.random() < 0.5 else rng.choice(fill[d])
-            frame = rng.choice(forms)
-            text = frame.format(word)
-            ex = g._finish(g._base(rng), rng, text, g._labels(**{d[1]: d[0] + mag}), "train")
+            text, lab, frame = say(forms, mag, made)
+            ex = g._finish(g._base(rng), rng, text, lab, "train")
             if _blocked(ex):
                 continue
-            out.append({**ex, "source": "frame", "frame": frame})
+            out.append({**ex, "source": "frame", "frame": frame, **(extra or {})})
             made += 1
     return out
 
