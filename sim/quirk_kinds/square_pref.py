@@ -6,8 +6,8 @@ own; the observing user knows it, the robot does not. Off by default in the teac
 benchmark puts it in play, so that its users say rotations)."""
 from __future__ import annotations
 
-from typing import Any, Optional
 import random
+from typing import Any, Optional
 
 from hardware.scene import Quirk, Scene, SceneObject
 from sim.quirk_kinds.base import CONTAINER, QuirkKind, Violation
