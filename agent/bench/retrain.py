@@ -245,6 +245,19 @@ def kinds_of(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(QUIRK_KINDS) + tuple(k for k in EXTRA_KINDS if k not in QUIRK_KINDS)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Raise :class:`hardware.errors.UsageError` (or the phrase bank's error) for a bad ``--kinds`` or ``--phrases``
+    before anything is written."""
+    from hardware.errors import UsageError
+    from sim.phrases import PhraseBank
+    from sim.quirk_kinds import kind_names
+
+    unknown = [k for k in kinds_of(args) if k not in kind_names()]
+    if unknown or not kinds_of(args):
+        raise UsageError(f"unknown quirk kinds {unknown or [args.kinds]}; known: {', '.join(kind_names())}")
+    PhraseBank.load(args.phrases)
+
+
 def words_only(cand: str, out: Path) -> str:
     """A copy of the candidate checkpoint without its learned plan arguments: what better understanding of the
     user's words alone does."""
@@ -288,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.learn.retrain import RetrainConfig, retrain_once
     from memory.episodes import EpisodeLog
 
+    check_args(args)
     t0 = time.time()
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="robocorrect-retrain-"))
     out.mkdir(parents=True, exist_ok=True)

@@ -33,3 +33,14 @@ def test_the_retrain_bench_puts_a_turning_wish_in_play() -> None:
     configure(p)
     assert kinds_of(p.parse_args([])) == tuple(QUIRK_KINDS) + ("square_pref",) and "square_pref" not in QUIRK_KINDS
     assert kinds_of(p.parse_args(["--kinds", "heavy, placement_pref"])) == ("heavy", "placement_pref")
+
+
+def test_bad_kinds_or_bank_give_one_error_line_and_write_nothing(tmp_path, capsys) -> None:
+    from agent.cli import main
+
+    out = tmp_path / "out"
+    for bad in (["--kinds", "bogus"], ["--kinds", ","], ["--phrases", str(tmp_path / "none.json")]):
+        rc = main(["bench", "retrain", *bad, "--out", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc in (1, 2) and len(err) == 1 and err[0].startswith("error: "), (bad, err)
+        assert not out.exists()
