@@ -53,6 +53,26 @@ def one_change(intent: Intent, head: str, cls: str, floor: float) -> Intent:
     return out
 
 
+def changes_of(r: Intent) -> dict[str, str]:
+    """The heads a new skill reading changes and their classes ("y": "+m"); empty for any other reading."""
+    if r.level != "skill" or r.hist != "new":
+        return {}
+    return {h: c for table in (r.signed, r.scale) for h, c in table.items() if c != "none"}
+
+
+def contradicted(acts: Sequence[Intent], clauses: Sequence[Intent]) -> bool:
+    """Whether a clause reads as a new change of a head that a sure clause (``acts``) changes the other way, however
+    unsure that clause's own reading is ("off to the rigt, then left of where it is": "left" is sure, the misspelt
+    "rigt" only 0.48 sure, and the utterance still says both ways). A clause's negated words are not its way
+    ("not left") and are left to :func:`~agent.grounder.negation.goes_negated_way`."""
+    sure = [changes_of(r) for r in acts]
+    for r in clauses:
+        mine = changes_of(r)
+        if any(h in s and s[h][0] != c[0] for s in sure for h, c in mine.items()):
+            return True
+    return False
+
+
 class Reader:
     """Readings of utterances by the trained heads ``net`` over the frozen encoder ``enc``. ``meta``: the
     checkpoint's config (softmax temperature, Platt calibration, vocabulary); ``abstain_below``: the calibrated
@@ -178,6 +198,8 @@ class Reader:
                 and not only_hesitation(c)]  # "mm, what time is it": "mm" alone was read as 3 cm down
         if not acts:
             return whole
+        if contradicted(acts, [r for c, r in zip(parts, reads) if not only_hesitation(c) and not negated(c)]):
+            return whole  # "go up, and also down more" with the second clause unsure: still a contradiction, ask
         if len(acts) == 1 or all(r.level == "plan" for r in acts):
             return acts[-1]
         if any(r.level != "skill" or r.hist != "new" for r in acts):

@@ -29,7 +29,8 @@ class DataConfig:
     templates) so that nothing learnt before is forgotten; ``log_weight``: how many times each hindsight example
     is seen per epoch; ``holdout``: fraction of logged episodes held out (by a hash of the episode id) for the gate;
     ``lexicon_per_word``: generated sentences per direction word of the user's own (:mod:`agent.learn.lexicon`; 0: off);
-    ``lexicon_per_frame``: generated sentences per logged phrasing holding such a word (:func:`agent.learn.lexicon.frames`)."""
+    ``lexicon_per_frame``: generated sentences per logged phrasing holding such a word (:func:`agent.learn.lexicon.frames`);
+    ``fold``: which held-out slice of the episodes (:func:`held_out`) to leave out (0: the gate's own)."""
 
     n_replay_ground: int = 3000
     n_replay_plan: int = 600
@@ -38,16 +39,24 @@ class DataConfig:
     holdout: float = 0.2
     lexicon_per_word: int = 300
     lexicon_per_frame: int = 60
+    fold: int = 0
 
 
 _STAMP = re.compile(r"^\d{8}-\d{6}-")
 
 
-def held_out(episode_id: str, fraction: float) -> bool:
-    """Whether an episode belongs to the held-out slice (stable: a hash of its id without the leading
-    ``YYYYMMDD-HHMMSS-`` time stamp, so that a benchmark run again holds out the same episodes)."""
-    h = int(hashlib.sha256(_STAMP.sub("", episode_id).encode()).hexdigest()[:8], 16)
-    return h / 0xFFFFFFFF < fraction
+def held_out(episode_id: str, fraction: float, fold: int = 0) -> bool:
+    """Whether an episode belongs to the held-out slice ``fold`` (stable: a hash of its id without the leading
+    ``YYYYMMDD-HHMMSS-`` time stamp, so that a benchmark run again holds out the same episodes). The slices are
+    consecutive stretches of the hash, ``fraction`` wide: fold 0 is the slice the candidate never sees, folds
+    1 .. :func:`n_folds` - 1 the slices of the cross-check (:mod:`agent.learn.retrain`); no episode is in two."""
+    h = int(hashlib.sha256(_STAMP.sub("", episode_id).encode()).hexdigest()[:8], 16) / 0x100000000
+    return fold * fraction <= h < (fold + 1) * fraction
+
+
+def n_folds(fraction: float) -> int:
+    """How many disjoint held-out slices of width ``fraction`` there are (5 for 0.2)."""
+    return max(1, int(1.0 / fraction + 1e-9))
 
 
 def load_records(logs: Iterable[str], since: Optional[float] = None) -> list[dict[str, Any]]:
@@ -91,6 +100,15 @@ class FeatureSet:
     def subset(self, idx: list[int]) -> "FeatureSet":
         return FeatureSet([self.tok[i] for i in idx], self.name_vec, [self.items[i] for i in idx],
                           [self.examples[i] for i in idx], [self.weights[i] for i in idx], self.meta)
+
+    @classmethod
+    def concat(cls, parts: list["FeatureSet"], meta: dict[str, Any]) -> "FeatureSet":
+        """The examples of ``parts`` in order, as one set (encoded once, joined: replay shared by several builds)."""
+        names: dict[str, torch.Tensor] = {}
+        for f in parts:
+            names.update(f.name_vec)
+        return cls([t for f in parts for t in f.tok], names, [it for f in parts for it in f.items],
+                   [e for f in parts for e in f.examples], [w for f in parts for w in f.weights], meta)
 
     def save(self, path: str | Path) -> None:
         torch.save({"version": FEATURE_VERSION, "tok": self.tok, "name_vec": self.name_vec, "items": self.items,
@@ -150,22 +168,29 @@ class FeatureSet:
                 "set": st, "has_set": has_set, "y": y, "replay": replay}
 
 
-def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_layers: Optional[int] = None,
-          log: Callable[[str], None] = print, vocab: Iterable[str] = ()) -> tuple[FeatureSet, FeatureSet, dict[str, Any]]:
-    """(train set, held-out set, summary) from logged episode records plus replay; ``vocab``: the base checkpoint's
-    vocabulary (words outside it that the logs tie to one direction are the user's own, :mod:`agent.learn.lexicon`).
-
-    The held-out set holds the hindsight examples of the held-out episodes only (never trained on)."""
+def replay_examples(cfg: DataConfig) -> list[dict[str, Any]]:
+    """The generated corpus mixed into a finetune so that nothing learnt before is forgotten (train templates)."""
     from agent.grounder.corpus import generate
 
+    return generate(cfg.n_replay_ground, cfg.n_replay_plan, cfg.replay_seed, "train")
+
+
+def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_layers: Optional[int] = None,
+          log: Callable[[str], None] = print, vocab: Iterable[str] = (),
+          replay_feats: Optional[FeatureSet] = None) -> tuple[FeatureSet, FeatureSet, dict[str, Any]]:
+    """(train set, held-out set, summary) from logged episode records plus replay; ``vocab``: the base checkpoint's
+    vocabulary (words outside it that the logs tie to one direction are the user's own, :mod:`agent.learn.lexicon`);
+    ``replay_feats``: the replay (:func:`replay_examples` of ``cfg``) already encoded, to share it between builds.
+
+    The held-out set holds the hindsight examples of the held-out episodes only (never trained on)."""
     from .hindsight import examples_from_records
     from .lexicon import LexiconConfig, contrast, examples as lexicon_examples, frames, turn_frames, user_words
 
-    train_recs = [r for r in records if not held_out(r["id"], cfg.holdout)]
-    held_recs = [r for r in records if held_out(r["id"], cfg.holdout)]
+    train_recs = [r for r in records if not held_out(r["id"], cfg.holdout, cfg.fold)]
+    held_recs = [r for r in records if held_out(r["id"], cfg.holdout, cfg.fold)]
     train_ex, train_stats = examples_from_records(train_recs)
     held_ex, held_stats = examples_from_records(held_recs)
-    replay = generate(cfg.n_replay_ground, cfg.n_replay_plan, cfg.replay_seed, "train")
+    replay = replay_feats.examples if replay_feats is not None else replay_examples(cfg)
     words = user_words(train_ex, vocab, LexiconConfig(seed=cfg.replay_seed)) if cfg.lexicon_per_word > 0 and vocab else {}
     lcfg = LexiconConfig(per_word=cfg.lexicon_per_word, per_frame=cfg.lexicon_per_frame, seed=cfg.replay_seed)
     lexicon = lexicon_examples(words, lcfg) if words else []
@@ -177,9 +202,12 @@ def build(records: list[dict[str, Any]], cfg: DataConfig, enc: Any = None, n_lay
                "n_log_examples": len(train_ex), "n_replay": len(replay), "user_words": words, "n_lexicon": len(lexicon)}
     log(f"hindsight: {len(train_ex)} examples from {len(train_recs)} episodes ({asdict(train_stats)}), "
         f"{len(held_ex)} held out from {len(held_recs)}; user's words {words} -> {len(lexicon)} sentences; replay {len(replay)}")
-    examples = train_ex + lexicon + replay
-    weights = [cfg.log_weight] * len(train_ex) + [1] * len(lexicon) + [1] * len(replay)
-    train = FeatureSet.encode(examples, weights, summary, enc, n_layers, log)
+    weights = [cfg.log_weight] * len(train_ex) + [1] * len(lexicon)
+    if replay_feats is None:
+        train = FeatureSet.encode(train_ex + lexicon + replay, weights + [1] * len(replay), summary, enc, n_layers, log)
+    else:
+        own = FeatureSet.encode(train_ex + lexicon, weights, summary, enc, n_layers, log)
+        train = FeatureSet.concat([own, replay_feats], summary)
     held = FeatureSet.encode(held_ex, [1] * len(held_ex), summary, enc, n_layers, log) if held_ex else FeatureSet([], {}, [], [], [], summary)
     return train, held, summary
 

@@ -7,7 +7,11 @@ Accepted when all hold:
    hindsight examples (episodes of the logs never trained on) is higher than the active checkpoint's, by at
    least ``min_gain``; or, where the two read the held-out utterances equally well (both 1.0 on a small slice
    leaves nothing to gain), the candidate's learned plan arguments answer more of the held-out episodes' steps
-   right (check 3: ``fixed`` > 0) and none it had right wrong. Equal on both is not better;
+   right (check 3: ``fixed`` > 0) and none it had right wrong; or, with the cross-check
+   (:func:`agent.learn.retrain.cross_check`: each other held-out slice read by a model the same recipe trained
+   without it), the candidate is no worse on its own slice and better than the active checkpoint pooled over
+   all slices (ten utterances of one slice are too few to tell a recipe that helps from one that does not).
+   Equal on all is not better;
 2. **few flips**: of the regression cases the active checkpoint gets right, the candidate gets at most
    ``max_flip`` (1 %) wrong. The regression suite is fixed: the held-out log slice, safety cases (stop words
    and non-corrections: praise, chatter, contradictions without content) and a generated held-out slice
@@ -63,6 +67,7 @@ class GateReport:
     dev_candidate: Optional[float] = None
     parts: dict[str, Any] = field(default_factory=dict)
     plan_args: Optional[dict[str, Any]] = None
+    cross: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,6 +199,20 @@ def with_safety(pol: Any, regression: FeatureSet, head_ok: list[bool]) -> list[b
     return out
 
 
+def better_on_new(h_a: list[bool], h_c: list[bool], pool_a: list[bool], pool_c: list[bool], min_gain: float = 0.0,
+                  plan_args: Optional[dict[str, Any]] = None) -> bool:
+    """Check 1 of the module docstring: ``h_a`` / ``h_c``: the active / candidate checkpoint right or not on each
+    utterance of the candidate's own held-out slice; ``pool_a`` / ``pool_c``: the same on every held-out slice (the
+    own one first, then the cross-check's: other slices read by models retrained without them)."""
+    acc_a, acc_c = sum(h_a) / max(1, len(h_a)), sum(h_c) / max(1, len(h_c))
+    if not h_a:
+        return False
+    if acc_c > acc_a + min_gain + 1e-12 or _better_steps(acc_a, acc_c, plan_args):
+        return True
+    pacc_a, pacc_c = sum(pool_a) / max(1, len(pool_a)), sum(pool_c) / max(1, len(pool_c))
+    return len(pool_a) > len(h_a) and pacc_c > pacc_a + min_gain + 1e-12 and acc_c >= acc_a - 1e-12
+
+
 def _better_steps(acc_a: float, acc_c: float, plan_args: Optional[dict[str, Any]]) -> bool:
     """Equal on the held-out utterances, and the learned plan arguments answer more held-out steps right and none
     of the active checkpoint's right answers wrong (module docstring, check 1)."""
@@ -201,9 +220,12 @@ def _better_steps(acc_a: float, acc_c: float, plan_args: Optional[dict[str, Any]
 
 
 def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression: FeatureSet, cfg: GateConfig,
-          log: Callable[[str], None] = print, plan_args: Optional[dict[str, Any]] = None) -> GateReport:
+          log: Callable[[str], None] = print, plan_args: Optional[dict[str, Any]] = None,
+          cross: Optional[dict[str, Any]] = None) -> GateReport:
     """Compare two checkpoints on the held-out new utterances and the regression suite (module docstring).
-    ``plan_args``: the plan-argument check (:func:`agent.learn.plan_args.compare`) on the held-out episodes."""
+    ``plan_args``: the plan-argument check (:func:`agent.learn.plan_args.compare`) on the held-out episodes;
+    ``cross``: the other held-out slices read by models retrained without them
+    (:func:`agent.learn.retrain.cross_check`), pooled with the candidate's own slice for check 1."""
     from agent.grounder.policy import EmbeddedPolicy
 
     a_pol, c_pol = EmbeddedPolicy(active_ckpt), EmbeddedPolicy(candidate_ckpt)  # their nets answer the head checks too
@@ -232,11 +254,15 @@ def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression
         s[1] += int(x)
         s[2] += int(y)
     parts = {k: {"n": v[0], "active": round(v[1] / v[0], 4), "candidate": round(v[2] / v[0], 4)} for k, v in by_src.items()}
+    pool_a = h_a + list((cross or {}).get("active_ok", []))
+    pool_c = h_c + list((cross or {}).get("candidate_ok", []))
+    pacc_a, pacc_c = sum(pool_a) / max(1, len(pool_a)), sum(pool_c) / max(1, len(pool_c))
     if not h_a:
         reasons.append("no held-out utterances in the logs to judge the candidate on")
-    elif acc_c <= acc_a + cfg.min_gain + 1e-12 and not _better_steps(acc_a, acc_c, plan_args):  # equal is not better
+    elif not better_on_new(h_a, h_c, pool_a, pool_c, cfg.min_gain, plan_args):  # equal is not better
         reasons.append(f"not better on held-out new utterances ({acc_c:.3f} vs active {acc_a:.3f})"
-                       + (" nor on the held-out steps' plan arguments" if plan_args and abs(acc_c - acc_a) < 1e-12 else ""))
+                       + (" nor on the held-out steps' plan arguments" if plan_args and abs(acc_c - acc_a) < 1e-12 else "")
+                       + (f" nor on all {len(pool_a)} held-out slices' utterances ({pacc_c:.3f} vs {pacc_a:.3f})" if len(pool_a) > len(h_a) else ""))
     if rate > cfg.max_flip:
         reasons.append(f"flips {flips} of {prev} previously right regression cases ({rate:.1%} > {cfg.max_flip:.0%})")
     if plan_args and plan_args.get("flip_rate", 0.0) > cfg.max_flip:
@@ -246,7 +272,12 @@ def judge(active_ckpt: str, candidate_ckpt: str, heldout: FeatureSet, regression
                      n_heldout=len(h_a), flips=flips, previously_right=prev, flip_rate=round(rate, 4),
                      dev_active=None if dev_a is None else round(dev_a, 4), dev_candidate=None if dev_c is None else round(dev_c, 4),
                      parts=parts, plan_args=plan_args)
-    log(f"gate: held-out new utterances {acc_a:.3f} -> {acc_c:.3f} (n={len(h_a)}); flips {flips}/{prev} ({rate:.1%})"
+    if len(pool_a) > len(h_a):
+        rep.cross = {"n": len(pool_a), "active": round(pacc_a, 4), "candidate": round(pacc_c, 4),
+                     "folds": (cross or {}).get("folds", [])}
+    log(f"gate: held-out new utterances {acc_a:.3f} -> {acc_c:.3f} (n={len(h_a)})"
+        + (f", all slices {pacc_a:.3f} -> {pacc_c:.3f} (n={len(pool_a)})" if len(pool_a) > len(h_a) else "")
+        + f"; flips {flips}/{prev} ({rate:.1%})"
         + (f"; dev {dev_a:.3f} -> {dev_c:.3f}" if dev_a is not None else "")
         + (f"; plan arguments: fired {plan_args['fired']}, fixed {plan_args['fixed']}, flips {plan_args['flips']}/"
            f"{plan_args['previously_right']}" if plan_args else "") + f": {'ACCEPT' if rep.accepted else 'REJECT'}"

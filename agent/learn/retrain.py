@@ -7,8 +7,9 @@
 One round: the ended episodes of the logs (those started after the active checkpoint was made, unless
 ``--all``) give hindsight examples (:mod:`agent.learn.hindsight`); a hashed 20 % of the episodes is held out;
 the rest plus generated replay is encoded into a feature file, the active checkpoint is finetuned on it
-(:mod:`agent.learn.finetune`, a subprocess with ``--launcher torchrun`` for several processes), and the gate
-(:mod:`agent.learn.gate`) compares candidate and active. Accepted candidates become active in the registry
+(:mod:`agent.learn.finetune`, a subprocess with ``--launcher torchrun`` for several processes); the cross-check
+(:func:`cross_check`, ``--cross``) finetunes the same way without each other held-out slice in turn, for more
+held-out utterances than one slice holds; and the gate (:mod:`agent.learn.gate`) compares candidate and active. Accepted candidates become active in the registry
 (:mod:`agent.learn.registry`); rejected ones stay registered (and on disk) but inactive.
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ class RetrainConfig:
     heads: str = "args"
     distill: float = 1.0
     holdout: float = 0.2
+    cross: int = 4
     workers: int = 0
     threads: int = 1
     launcher: str = "inline"
@@ -61,6 +63,8 @@ class RetrainConfig:
             raise LearnUsageError(f"--launcher must be inline or torchrun, not {self.launcher!r}")
         if not 0.0 < self.holdout < 1.0:
             raise LearnUsageError(f"--holdout must be between 0 and 1, got {self.holdout}")
+        if self.cross < 0:
+            raise LearnUsageError(f"--cross must be 0 or more, got {self.cross}")
 
 
 def _finetune(feats: Path, out: Path, base: Optional[str], cfg: RetrainConfig, log: Callable[[str], None]) -> dict[str, Any]:
@@ -82,29 +86,42 @@ def _finetune(feats: Path, out: Path, base: Optional[str], cfg: RetrainConfig, l
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def _data_config(cfg: RetrainConfig, fold: int = 0) -> Any:
+    from .data import DataConfig
+
+    return DataConfig(n_replay_ground=cfg.replay_ground, n_replay_plan=cfg.replay_plan, replay_seed=11 + cfg.seed,
+                      log_weight=cfg.log_weight, holdout=cfg.holdout, lexicon_per_word=cfg.lexicon,
+                      lexicon_per_frame=cfg.frames, fold=fold)
+
+
+def _base_meta(base: Optional[str]) -> tuple[Optional[int], list[str]]:
+    """The base checkpoint's encoder depth and vocabulary (None, [] without a base)."""
+    from agent.grounder.model import NetConfig
+
+    if not base:
+        return None, []
+    meta = json.loads((Path(base) / "config.json").read_text())
+    return NetConfig(**meta["net"]).encoder_layers, meta.get("vocab", [])
+
+
 def train_from_logs(logs: list[str], out: str, base: Optional[str], cfg: RetrainConfig,
                     log: Callable[[str], None] = print, since: Optional[float] = None) -> dict[str, Any]:
     """Hindsight data from ``logs`` -> feature files in ``out`` -> finetuned checkpoint in ``out``.
 
-    Returns {"train": finetune result, "summary": data summary, "heldout": path of the held-out feature file}."""
-    from agent.grounder.model import NetConfig
-
-    from .data import DataConfig, build, held_out, load_records, write_examples
+    Returns {"train": finetune result, "summary": data summary, "heldout": path of the held-out feature file,
+    "records": the episodes read, "replay": the encoded replay (to share with :func:`cross_check`)}."""
+    from .data import FeatureSet, build, held_out, load_records, replay_examples, write_examples
     from .plan_args import PlanArgs
 
     t0 = time.time()
     records = load_records(logs, since=since)
     if not records:
         raise LearnError(f"no ended episodes in {', '.join(logs)}" + (" since the active checkpoint" if since else "") + "; nothing to learn")
-    n_layers, vocab = None, []
-    if base:
-        meta = json.loads((Path(base) / "config.json").read_text())
-        n_layers = NetConfig(**meta["net"]).encoder_layers
-        vocab = meta.get("vocab", [])
-    dcfg = DataConfig(n_replay_ground=cfg.replay_ground, n_replay_plan=cfg.replay_plan, replay_seed=11 + cfg.seed,
-                      log_weight=cfg.log_weight, holdout=cfg.holdout, lexicon_per_word=cfg.lexicon,
-                      lexicon_per_frame=cfg.frames)
-    train_set, held, summary = build(records, dcfg, n_layers=n_layers, log=lambda s: None, vocab=vocab)
+    n_layers, vocab = _base_meta(base)
+    dcfg = _data_config(cfg)
+    replay = replay_examples(dcfg)
+    replay_feats = FeatureSet.encode(replay, [1] * len(replay), {}, n_layers=n_layers, log=lambda s: None)
+    train_set, held, summary = build(records, dcfg, n_layers=n_layers, log=lambda s: None, vocab=vocab, replay_feats=replay_feats)
     n_log = summary["n_log_examples"]
     if n_log == 0:
         raise LearnError(f"the {len(records)} episodes gave no hindsight examples (no grounded corrections with a revealed label)")
@@ -129,7 +146,52 @@ def train_from_logs(logs: list[str], out: str, base: Optional[str], cfg: Retrain
     log(f"plan arguments: {len(args.rules)} rules from {summary['plan_args']['evidence']} logged arguments"
         + "".join(f"\n  {w}" for w in summary["plan_args"]["rules"]))
     return {"train": res, "summary": summary, "heldout": str(outp / "heldout.pt"), "heldout_records": held,
-            "seconds": round(time.time() - t0, 1)}
+            "records": records, "replay": replay_feats, "seconds": round(time.time() - t0, 1)}
+
+
+def cross_check(records: list[dict[str, Any]], base: str, cfg: RetrainConfig, root: Path, replay_feats: Any,
+                log: Callable[[str], None] = print) -> dict[str, Any]:
+    """More held-out evidence than one slice gives: for each other held-out slice of the episodes (folds 1 ..
+    ``cfg.cross``, :func:`agent.learn.data.held_out`), the same recipe finetunes ``base`` on every episode but that
+    slice's, and the slice's hindsight examples are read by that model and by ``base``. With 40 episodes the
+    candidate's own slice holds about ten utterances; pooled over five slices every logged utterance is read by a
+    model that never saw its episode. The fold models are scratch: written under ``root``, read, then removed.
+
+    Returns {"folds": per-fold counts, "active_ok": [...], "candidate_ok": [...]} (per held-out example)."""
+    import shutil
+
+    from .data import build, n_folds
+    from .finetune import load_net
+    from .gate import exact_correct
+
+    n_layers, vocab = _base_meta(base)
+    a_net, _ = load_net(base)
+    folds: list[dict[str, Any]] = []
+    act: list[bool] = []
+    cand: list[bool] = []
+    for k in range(1, min(n_folds(cfg.holdout), cfg.cross + 1)):
+        t0 = time.time()
+        train_set, held, summary = build(records, _data_config(cfg, fold=k), n_layers=n_layers, log=lambda s: None, vocab=vocab,
+                                         replay_feats=replay_feats)
+        if len(held) == 0 or summary["n_log_examples"] == 0:
+            folds.append({"fold": k, "n": len(held), "skipped": "no held-out utterances" if len(held) == 0 else "nothing to train on"})
+            continue
+        d = root / f"fold{k}"
+        d.mkdir(parents=True, exist_ok=False)
+        try:
+            train_set.save(d / "features.pt")
+            _finetune(d / "features.pt", d, base, cfg, lambda s: None)
+            c_net, _ = load_net(str(d))
+            a_ok, c_ok = exact_correct(a_net, held), exact_correct(c_net, held)
+        finally:
+            shutil.rmtree(d)  # made just above
+        act += a_ok
+        cand += c_ok
+        folds.append({"fold": k, "n": len(held), "episodes": len(summary["episodes_heldout"]), "active": sum(a_ok),
+                      "candidate": sum(c_ok), "user_words": summary["user_words"], "seconds": round(time.time() - t0, 1)})
+        log(f"cross-check fold {k}: {len(held)} held-out utterances, active {sum(a_ok)} right, retrained without them {sum(c_ok)} "
+            f"({time.time() - t0:.0f} s)")
+    return {"folds": folds, "active_ok": act, "candidate_ok": cand}
 
 
 def regression_suite(reg_root: Path, gcfg: Any, n_layers: Optional[int]) -> Any:
@@ -165,11 +227,12 @@ def retrain_once(cfg: RetrainConfig, log: Callable[[str], None] = print) -> dict
     out = reg.root / name
     log(f"retrain {name}: base {active} ({base})")
     res = train_from_logs(cfg.logs, str(out), base, cfg, log, since=since)
+    cross = cross_check(res["records"], base, cfg, out / "cross", res["replay"], log) if cfg.cross > 0 else None
     gcfg = GateConfig(min_gain=cfg.min_gain, max_flip=cfg.max_flip, dev=cfg.dev)
     n_layers = NetConfig(**json.loads((Path(base) / "config.json").read_text())["net"]).encoder_layers
     regression = regression_suite(reg.root, gcfg, n_layers)
     args_check = compare(PlanArgs.load(base), PlanArgs.load(out), res["heldout_records"])
-    report = judge(base, str(out), FeatureSet.load(res["heldout"]), regression, gcfg, log, plan_args=args_check)
+    report = judge(base, str(out), FeatureSet.load(res["heldout"]), regression, gcfg, log, plan_args=args_check, cross=cross)
     reg.add(name, out, {"base": active, "episodes": res["summary"]["episodes_train"], "gate": report.to_dict()})
     if report.accepted:
         reg.promote(name, note=f"gate: held-out {report.heldout_active} -> {report.heldout_candidate}, flips {report.flip_rate}")
@@ -209,7 +272,8 @@ def watch(cfg: RetrainConfig, every: int, poll_s: float = 30.0, max_rounds: Opti
         if n - seen >= every:
             argv = [sys.executable, "-m", "agent.cli", "retrain", *sum((["--log", p] for p in cfg.logs), []),
                     "--device", cfg.device, "--epochs", str(cfg.epochs), "--replay-ground", str(cfg.replay_ground),
-                    "--replay-plan", str(cfg.replay_plan), "--lexicon", str(cfg.lexicon), "--frames", str(cfg.frames), "--heads", cfg.heads, "--lr", str(cfg.lr)]
+                    "--replay-plan", str(cfg.replay_plan), "--lexicon", str(cfg.lexicon), "--frames", str(cfg.frames), "--heads", cfg.heads, "--lr", str(cfg.lr),
+                    "--cross", str(cfg.cross)]
             if cfg.registry:
                 argv += ["--registry", cfg.registry]
             log(f"{n - seen} new episodes: retraining")
@@ -241,6 +305,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="args: finetune only the argument heads (shared layers, level and plan heads kept); all: every weight")
     p.add_argument("--distill", type=float, default=1.0, help="weight of keeping the base checkpoint's answers on replay examples")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of episodes held out for the gate")
+    p.add_argument("--cross", type=int, default=4,
+                   help="other held-out slices the gate also reads, each with a model retrained without it (0: the candidate's own slice only)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     p.add_argument("--launcher", choices=("inline", "torchrun"), default="inline", help="torchrun: --nproc processes (DDP)")
     p.add_argument("--nproc", type=int, default=2)
@@ -256,7 +322,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> RetrainConfig:
     return RetrainConfig(logs=args.logs, registry=args.registry, all_episodes=args.all_episodes, device=args.device, epochs=args.epochs,
                          batch=args.batch, lr=args.lr, replay_ground=args.replay_ground, replay_plan=args.replay_plan,
-                         log_weight=args.log_weight, lexicon=args.lexicon, frames=args.frames, heads=args.heads, distill=args.distill, holdout=args.holdout, workers=args.workers, launcher=args.launcher,
+                         log_weight=args.log_weight, lexicon=args.lexicon, frames=args.frames, heads=args.heads, distill=args.distill, holdout=args.holdout, cross=args.cross, workers=args.workers, launcher=args.launcher,
                          nproc=args.nproc, max_flip=args.max_flip, min_gain=args.min_gain, dev=args.dev)
 
 

@@ -153,3 +153,28 @@ def test_a_turn_toward_a_side_turns_the_gripper_and_never_moves_it_sideways() ->
         assert sign * (g.plan[1]["args"]["yaw"] - pl[1]["args"]["yaw"]) > 0.1, (text, g.changes)
     g, pl = ground("move it to the left")  # a move stays a move
     assert offset_delta(g, pl, 1)[1] > 0 and g.plan[1]["args"]["yaw"] == pl[1]["args"]["yaw"]
+
+
+def test_a_clause_that_says_the_other_way_makes_the_utterance_ask_however_unsure_it_reads() -> None:
+    """Two clauses that change one argument opposite ways are a contradiction even when only one of them is read
+    surely: the policy asks instead of acting on the sure one (these moved or sped up the arm before)."""
+    for text in ("increase the speed, and also cut the speed", "all right, come from higher, and also less lift right away"):
+        g, pl = ground(text)
+        assert g.level == "none" and g.plan == pl and g.question, text
+    g, pl = ground("slow down, that's too fast")  # two clauses the same way still act
+    assert g.level == "skill"
+
+
+def test_contradicted_compares_each_clause_with_the_sure_ones() -> None:
+    from agent.grounder.apply import Intent
+    from agent.grounder.labels import SCALE_HEADS, SIGNED_HEADS
+    from agent.grounder.reader import contradicted
+
+    def reading(level: str = "skill", **changes: str) -> Intent:
+        return Intent(level=level, hist="new", hmag="same", signed={h: changes.get(h, "none") for h in SIGNED_HEADS},
+                      scale={h: changes.get(h, "none") for h in SCALE_HEADS}, plan_op="none")
+
+    up, down, left = reading(z="+m"), reading(z="-s"), reading(y="+m")
+    assert contradicted([up], [up, down])
+    assert not contradicted([up], [up, left, reading("none")])
+    assert not contradicted([up], [reading("unclear", z="-m")])  # only a reading of a change counts

@@ -69,3 +69,15 @@ def test_safety_cases_are_judged_through_the_full_policy(utterance: str, level: 
     assert safety_scores(pol, [ex]) == [right]
     moved = {**ex, "labels": {**ex["labels"], "level": "none"}, "utterance": "a lot higher"}
     assert safety_scores(pol, [moved]) == [False]  # a motion on a non-correction fails it
+
+
+def test_better_on_new_pools_the_other_slices_but_never_takes_a_worse_own_slice() -> None:
+    from agent.learn.gate import better_on_new
+
+    T, F = True, False
+    assert better_on_new([T, F], [T, T], [T, F], [T, T])  # better on its own slice
+    assert better_on_new([T, F], [T, F], [T, F, F, F], [T, F, T, F])  # equal there, better over every slice
+    assert not better_on_new([T, T], [T, F], [T, T, F, F], [T, F, T, T])  # worse on its own slice: never
+    assert not better_on_new([T, F], [T, F], [T, F, T], [T, F, T])  # equal everywhere is not better
+    assert not better_on_new([], [], [T], [T])  # nothing of its own held out
+    assert not better_on_new([T, F], [T, F], [T, F, F, F], [T, F, T, F], min_gain=0.5)

@@ -150,3 +150,55 @@ def test_held_out_slice_ignores_the_time_stamp_of_an_episode_id():
     again = [held_out("20261201-093015-" + e, 0.2) for e in ids]
     assert first == again
     assert 0.1 < sum(first) / len(first) < 0.3
+
+
+def test_held_out_slices_are_disjoint_and_slice_0_is_the_gates():
+    from agent.learn.data import held_out, n_folds
+
+    ids = [f"20261201-093015-s1-nomem-t{i}-{i * 13:06d}" for i in range(300)]
+    assert n_folds(0.2) == 5 and n_folds(0.25) == 4 and n_folds(0.3) == 3
+    for e in ids:
+        assert sum(held_out(e, 0.2, k) for k in range(5)) == 1  # every episode in exactly one slice
+        assert held_out(e, 0.2) == held_out(e, 0.2, 0)
+    assert all(sum(held_out(e, 0.3, k) for k in range(3)) <= 1 for e in ids)  # 0.3 x 3 leaves a tenth in none
+
+
+def _episodes(n: int) -> list[dict]:
+    """``n`` hand-built ended episodes, each with one correction kept and followed by success (hindsight: kept)."""
+    import copy
+
+    scene = {"objects": [{"name": "red block", "kind": "block", "color": "red", "size": 0.04, "position": [0.5, 0.0, 0.02]},
+                         {"name": "green bowl", "kind": "bowl", "color": "green", "size": 0.16, "position": [0.5, -0.2, 0.0]}]}
+    plan = [{"skill": "pick", "args": {"object": "red block"}}, {"skill": "place", "args": {"target": "green bowl"}}]
+    after = copy.deepcopy(plan)
+    after[1]["args"]["offset"] = [0.0, 0.03, 0.0]
+    said = ["a skosh to port", "ease her port", "port a touch", "over to port"]
+    out = []
+    for i in range(n):
+        c = {"utterance": said[i % len(said)], "step": 1, "level": "skill", "before": plan, "after": after, "changes": ["offset"],
+             "parsed": {"level": "skill", "signed": {"y": "+m"}, "kind": "correction"}, "t": 2.0}
+        out.append({"id": f"20261201-100000-ep{i:03d}", "task": "put the red block in the green bowl", "scene": scene,
+                    "initial_plan": plan, "final_plan": after, "success": True, "status": "success", "corrections": [c],
+                    "utterances": [], "steps": [{"index": 0, "call": plan[0], "outcome": {"success": True}, "t": 1.0},
+                                                {"index": 1, "call": after[1], "outcome": {"success": True}, "t": 10.0}]})
+    return out
+
+
+def test_cross_check_reads_each_other_slice_with_a_model_retrained_without_it(tmp_path: Path) -> None:
+    """Folds 1..4: a finetune without the fold's episodes reads the fold's utterances; every episode outside slice 0
+    is read once, slice 0 never, and the scratch checkpoints are gone afterwards."""
+    from agent.learn.data import FeatureSet, held_out, replay_examples
+    from agent.learn.hindsight import examples_from_records
+    from agent.learn.retrain import RetrainConfig, _data_config, cross_check
+
+    recs = _episodes(30)
+    cfg = RetrainConfig(logs=["unused"], epochs=1, batch=16, replay_ground=16, replay_plan=4, lexicon=0, frames=0, cross=4)
+    replay = replay_examples(_data_config(cfg))
+    rf = FeatureSet.encode(replay, [1] * len(replay), {}, log=lambda s: None)
+    res = cross_check(recs, str(shipped_checkpoint()), cfg, tmp_path / "cross", rf, log=lambda s: None)
+    outside = [r for r in recs if not held_out(r["id"], 0.2, 0)]
+    assert len(res["active_ok"]) == len(res["candidate_ok"]) == len(examples_from_records(outside)[0])
+    assert [f["fold"] for f in res["folds"]] == [1, 2, 3, 4]
+    assert sum(f["n"] for f in res["folds"]) == len(res["active_ok"])
+    assert not (tmp_path / "cross").exists() or not any((tmp_path / "cross").iterdir())
+    assert cross_check(recs, str(shipped_checkpoint()), RetrainConfig(logs=["x"], cross=0), tmp_path / "c0", rf)["folds"] == []
