@@ -38,7 +38,8 @@ def _run(cmd: list[str]) -> None:
 def speak(text: str, out: str | Path, voice: str = "en-us", speed: int = 160, pad_s: float = 0.5) -> Path:
     """Say ``text`` into ``out`` (16 kHz mono), with ``pad_s`` of silence before and after. Cached: an
     existing file is kept. Safe when several processes fill the same cache (files of this process's own
-    name, renamed into place when whole)."""
+    name, renamed into place when whole). Repeatable: the same text gives the same file (sox ``-R``; without it
+    sox dithers the 16-bit output with a fresh random seed, and a near tie in a recogniser then falls either way)."""
     out = Path(out)
     if out.is_file():
         return out
@@ -46,7 +47,7 @@ def speak(text: str, out: str | Path, voice: str = "en-us", speed: int = 160, pa
     raw, tmp = _own(out, ".raw.wav"), _own(out, ".part.wav")
     try:
         _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text])
-        _run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(tmp), "pad", str(pad_s), str(pad_s)])
+        _run(["sox", "-R", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(tmp), "pad", str(pad_s), str(pad_s)])
         os.replace(tmp, out)
     finally:
         raw.unlink(missing_ok=True)
