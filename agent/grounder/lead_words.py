@@ -61,6 +61,30 @@ def only_hesitation(text: str) -> bool:
     return bool(words) and all(w in HESITATIONS for w in words)
 
 
+_APPROVAL_LEAD = frozenset({"now", "ok", "okay", "yes", "yeah", "yep", "good", "great", "oh", "ah", "so", "and", "well"})
+_APPROVAL_SUBJECT = (("that", "s"), ("that", "is"), ("thats",), ("this", "is"), ("it", "s"), ("it", "is"), ("that", "was"),
+                     ("you", "got"), ("you", "ve", "got"))
+_APPROVAL_WORD = frozenset({"right", "correct", "perfect", "good", "proper", "ideal", "fine", "spot"})
+_APPROVED = frozenset({"grip", "spot", "place", "speed", "pace", "height", "force", "position", "one", "block", "bowl",
+                       "amount", "way", "angle", "direction", "idea", "move", "size", "target", "there", "now", "on"})
+
+
+def approves(text: str) -> bool:
+    """Whether ``text`` only says that something is right ("now that's the right grip", "that is correct", "it's
+    perfect there"): "right" there means correct, and the clause names no change, whatever a model reads into
+    "grip" or "right" (a grip read as firmer, "right" as a move to the right)."""
+    words = tokens(text)
+    while words and words[0] in _APPROVAL_LEAD:
+        words = words[1:]
+    subj = next((s for s in _APPROVAL_SUBJECT if tuple(words[:len(s)]) == s), None)
+    if subj is None:
+        return False
+    words = words[len(subj):]
+    while words and words[0] in ("just", "exactly", "absolutely", "the", "a"):
+        words = words[1:]
+    return bool(words) and words[0] in _APPROVAL_WORD and len(words) <= 3 and all(w in _APPROVED for w in words[1:])
+
+
 def says_nothing(utterance: str) -> bool:
     """Whether every word of ``utterance`` is a :data:`FRAME_WORDS` word (and there is at least one): "move",
     "to the", "come" name no change, whatever a model guesses from them."""

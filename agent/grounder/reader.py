@@ -19,7 +19,7 @@ import torch
 
 from .apply import Effect, Intent, pair_indices, resolve
 from .labels import CLASS_HEADS, SCALE_HEADS, SIGNED_HEADS
-from .lead_words import only_hesitation, rest_after_lead, same_reading
+from .lead_words import approves, only_hesitation, rest_after_lead, same_reading
 from .model import MODES, Encoder, GrounderNet, object_features
 from .negation import goes_negated_way, negated
 from .numbers import is_safety_stop, parse_factor, parse_quantities
@@ -195,7 +195,7 @@ class Reader:
             return whole
         reads = [self.intent(c, objs, plan, step, has_history) for c in parts]
         acts = [r for c, r in zip(parts, reads) if r.level in ("skill", "plan") and r.confidence >= self.abstain_below
-                and not only_hesitation(c)]  # "mm, what time is it": "mm" alone was read as 3 cm down
+                and not only_hesitation(c) and not approves(c)]  # "mm, what time is it": "mm" alone was read as 3 cm down
         if not acts:
             return whole
         if contradicted(acts, [r for c, r in zip(parts, reads) if not only_hesitation(c) and not negated(c)]):

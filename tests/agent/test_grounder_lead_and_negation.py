@@ -178,3 +178,15 @@ def test_contradicted_compares_each_clause_with_the_sure_ones() -> None:
     assert contradicted([up], [up, down])
     assert not contradicted([up], [up, left, reading("none")])
     assert not contradicted([up], [reading("unclear", z="-m")])  # only a reading of a change counts
+
+
+def test_a_clause_that_only_approves_names_no_change() -> None:
+    from agent.grounder.lead_words import approves
+
+    for text in ("now that's the right grip", "that is correct", "it's perfect there", "yes, that's the right block", "that's right"):
+        assert approves(text.replace(",", "")), text
+    for text in ("that's too far right", "it's right of the bowl", "it's right above it", "move right", "a firmer grip"):
+        assert not approves(text), text
+    for text in ("that's the right grip, carry on", "now that's the right grip. carry on right away"):
+        g, pl = ground(text)
+        assert g.plan == pl, text  # praise with "right" and "grip" in it never moves or re-grips
