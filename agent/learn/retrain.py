@@ -9,8 +9,9 @@ One round: the ended episodes of the logs (those started after the active checkp
 the rest plus generated replay is encoded into a feature file, the active checkpoint is finetuned on it
 (:mod:`agent.learn.finetune`, a subprocess with ``--launcher torchrun`` for several processes); the cross-check
 (:func:`cross_check`, ``--cross``) finetunes the same way without each other held-out slice in turn, for more
-held-out utterances than one slice holds; and the gate (:mod:`agent.learn.gate`) compares candidate and active. Accepted candidates become active in the registry
-(:mod:`agent.learn.registry`); rejected ones stay registered (and on disk) but inactive.
+held-out utterances than one slice holds; and the gate (:mod:`agent.learn.gate`) compares candidate and active.
+Accepted candidates become active in the registry (:mod:`agent.learn.registry`); rejected ones stay registered
+(and on disk) but inactive.
 """
 from __future__ import annotations
 
